@@ -94,7 +94,9 @@ std::string json_string(std::string_view s) {
 template <class F>
 std::string json_number(F v) {
     if (!std::isfinite(v)) return json_string(fmt::format("{}", v));
-    return fmt::format("{}", v);
+    std::string s = fmt::format("{}", v);
+    if (s.find_first_of(".e") == std::string::npos) s += ".0";  // keep it a float: -0.0 stays negative
+    return s;
 }
 
 std::string scalar_text(const Value& v, bool json) {
