@@ -5,7 +5,7 @@ Q8_0 is checked against gguf-py's own Q8_0 quantizer (written to match llama.cpp
 reference bit for bit); the others against NumPy transcriptions of the rounding
 rules below, written independently of the C++. Inputs: gaussian rows at many
 scales, rows built so x*scale lands exactly on .5 ties, blocks whose largest
-magnitude is negative, all-zero blocks and single spikes.
+magnitude is negative or tied between signs, all-zero blocks and single spikes.
 
 usage: check_quantize_activations.py GMG_TEST_QUANTIZE WORKDIR
 """
@@ -32,6 +32,11 @@ def inputs(rng, block):
     neg = rng.standard_normal((32, block))
     neg[:, 3] = -50.0  # largest magnitude is negative
     rows.append(neg.ravel())
+    # Equal largest magnitudes of opposite sign: the first one must set the sign of d (Q8_K).
+    both = rng.standard_normal((32, block))
+    both[:, 2], both[:, 7] = 9.0, -9.0
+    both[16:, 2], both[16:, 7] = -9.0, 9.0
+    rows.append(both.ravel())
     rows.append(np.zeros(block * 2))
     spike = np.zeros((4, block))
     spike[:, 5] = [1e-30, -3.0, 7e4, -1e-3]

@@ -52,7 +52,8 @@ TEST_CASE("metadata of every scalar type reads back", "[gguf]") {
         .scalar<double>("k.f64", 12, 0.25)
         .strings("k.strs", {"<pad>", "", "\xe2\x96\x81hi"})
         .f32_array("k.scores", {-1.0f, 0.5f});
-    auto f = parse_ok(b.build());
+    const auto bytes = b.build();  // parse() views these bytes: keep them alive
+    auto f = parse_ok(bytes);
     CHECK(f->version() == 3);
     CHECK(f->metadata().size() == 14);
     CHECK(f->get_string("general.architecture") == "gemma3");
@@ -118,7 +119,8 @@ TEST_CASE("tensors are zero-copy views at the right place", "[gguf]") {
 TEST_CASE("version 2 files are read, version 1 is refused", "[gguf]") {
     GgufBuilder b;
     b.string("general.architecture", "gemma3");
-    CHECK(parse_ok(b.build(2))->version() == 2);
+    const auto v2 = b.build(2);
+    CHECK(parse_ok(v2)->version() == 2);
     const gmg::Status s = parse_status(b.build(1));
     CHECK(s.code() == StatusCode::unsupported);
     CHECK_THAT(s.message(), Catch::Contains("version 1"));
