@@ -25,20 +25,20 @@ count_ctest() {  # adds "X% tests passed, F tests failed out of T" from a ctest 
 
 echo "== release build and tests"
 cmake --preset release -DGMG_BUILD_TESTS=ON -DGMG_BUILD_BENCH=ON -DGMG_REQUIRE_ORACLES=ON -DGMG_TEST_MODEL="$model" > "$log/configure.log"
-cmake --build --preset release -j"$jobs" > "$log/build.log" || { tail -n 50 "$log/build.log"; exit 1; }
+cmake --build --preset release -j"$jobs" > "$log/build.log" 2>&1 || { tail -n 50 "$log/build.log"; exit 1; }
 status=0
 ctest --preset release -j"$jobs" 2>&1 | tee "$log/ctest-release.log" || status=1
 count_ctest "$log/ctest-release.log"
 
 echo "== ASan + UBSan build and tests"
 cmake --preset asan -DGMG_TEST_MODEL="$model" > "$log/configure-asan.log"
-cmake --build --preset asan -j"$jobs" > "$log/build-asan.log" || { tail -n 50 "$log/build-asan.log"; exit 1; }
+cmake --build --preset asan -j"$jobs" > "$log/build-asan.log" 2>&1 || { tail -n 50 "$log/build-asan.log"; exit 1; }
 ctest --preset asan -j"$jobs" 2>&1 | tee "$log/ctest-asan.log" || status=1
 count_ctest "$log/ctest-asan.log"
 
 echo "== libFuzzer: GGUF reader for ${fuzz_seconds}s"
 cmake --preset fuzz > "$log/configure-fuzz.log"
-cmake --build --preset fuzz -j"$jobs" > "$log/build-fuzz.log" || { tail -n 50 "$log/build-fuzz.log"; exit 1; }
+cmake --build --preset fuzz -j"$jobs" > "$log/build-fuzz.log" 2>&1 || { tail -n 50 "$log/build-fuzz.log"; exit 1; }
 fuzz_work=build-fuzz/corpus-work
 mkdir -p "$fuzz_work"
 if ./build-fuzz/bin/fuzz_gguf_reader -max_total_time="$fuzz_seconds" -timeout=10 -rss_limit_mb=2048 \
