@@ -31,7 +31,9 @@ typedef enum gmg_status {
     GMG_ERR_INVALID_FILE = 3,
     GMG_ERR_UNSUPPORTED = 4,
     GMG_ERR_OUT_OF_MEMORY = 5,
-    GMG_ERR_INTERNAL = 6
+    GMG_ERR_INTERNAL = 6,
+    GMG_ERR_BUFFER_TOO_SMALL = 7, /* the needed size was stored; call again with more room */
+    GMG_ERR_CONTEXT_FULL = 8      /* the tokens do not fit in the context's remaining positions */
 } gmg_status;
 
 /* "major.minor.patch" of the library actually linked. */
@@ -73,6 +75,125 @@ GMG_API gmg_status gmg_gguf_get_string(const gmg_gguf* file, const char* key, ch
 /* Decodes a whole tensor to float32, row-major with ne[0] fastest. dst must hold
  * n_elements floats (dst_count is checked). */
 GMG_API gmg_status gmg_gguf_dequantize(const gmg_gguf* file, int64_t index, float* dst, uint64_t dst_count);
+
+/* ---- models and contexts ----------------------------------------------------
+ * A model is immutable once loaded and may be shared by any number of threads.
+ * A context (KV cache + scratch) belongs to one thread at a time.
+ * Every params struct starts with struct_size: set it by calling its _init. */
+
+typedef int32_t gmg_token;
+typedef struct gmg_model gmg_model;
+typedef struct gmg_context gmg_context;
+
+typedef struct gmg_model_params {
+    size_t struct_size;
+    int32_t n_threads; /* threads used while loading; 0 = all cores */
+    int vocab_only;    /* load metadata and vocabulary only (tokenize, no contexts) */
+} gmg_model_params;
+GMG_API void gmg_model_params_init(gmg_model_params* params);
+
+GMG_API gmg_status gmg_model_load(const char* path, const gmg_model_params* params, gmg_model** out);
+GMG_API void gmg_model_free(gmg_model* model); /* accepts NULL; free its contexts first */
+
+typedef struct gmg_model_info {
+    int32_t n_vocab;
+    int32_t n_ctx_train;
+    int32_t n_embd;
+    int32_t n_layer;
+    int32_t n_head;
+    int32_t n_head_kv;
+    int32_t head_dim;
+    int32_t sliding_window;
+    gmg_token bos;
+    gmg_token eos;
+    gmg_token eot;           /* <end_of_turn>, or -1 */
+    uint64_t weight_bytes;   /* bytes of all tensors in the file */
+} gmg_model_info;
+GMG_API gmg_status gmg_model_get_info(const gmg_model* model, gmg_model_info* out);
+/* *out = 1 when token ends generation (<eos>, <end_of_turn>, ...). */
+GMG_API gmg_status gmg_model_is_eog(const gmg_model* model, gmg_token token, int* out);
+
+/* Text -> tokens. add_special: prepend BOS. parse_special: read control-token
+ * text such as "<start_of_turn>" as those tokens. If capacity is too small,
+ * *n_tokens receives the needed count and GMG_ERR_BUFFER_TOO_SMALL is returned. */
+GMG_API gmg_status gmg_tokenize(const gmg_model* model, const char* text, size_t text_len, int add_special,
+                                int parse_special, gmg_token* tokens, size_t capacity, size_t* n_tokens);
+/* Tokens -> UTF-8 text (special: include control tokens). Same buffer protocol,
+ * *length excluding the terminating NUL (written when there is room). */
+GMG_API gmg_status gmg_detokenize(const gmg_model* model, const gmg_token* tokens, size_t n_tokens, int special,
+                                  char* buf, size_t buf_size, size_t* length);
+
+/* Formats a conversation with the Gemma chat template (user/model turns; a
+ * system message is folded into the first user turn). roles[i] is "system",
+ * "user" or "assistant". The result does not include BOS: tokenize it with
+ * add_special=1, parse_special=1. Same buffer protocol as gmg_detokenize. */
+GMG_API gmg_status gmg_chat_format(const char* const* roles, const char* const* contents, size_t n_messages,
+                                   int add_generation_prompt, char* buf, size_t buf_size, size_t* length);
+
+typedef struct gmg_context_params {
+    size_t struct_size;
+    int32_t n_ctx;     /* positions; 0 = the model's maximum. Default 4096 */
+    int32_t n_batch;   /* tokens per forward step. Default 512 */
+    int32_t n_threads; /* 0 = all cores */
+} gmg_context_params;
+GMG_API void gmg_context_params_init(gmg_context_params* params);
+
+GMG_API gmg_status gmg_context_create(const gmg_model* model, const gmg_context_params* params, gmg_context** out);
+GMG_API void gmg_context_free(gmg_context* ctx); /* accepts NULL */
+GMG_API gmg_status gmg_context_n_past(const gmg_context* ctx, int32_t* out);
+GMG_API gmg_status gmg_context_cache_bytes(const gmg_context* ctx, uint64_t* out);
+GMG_API gmg_status gmg_context_reset(gmg_context* ctx);
+/* Keeps the first n positions. Sliding-window layers can be rewound only by up
+ * to n_batch positions; beyond that, reset and decode again. */
+GMG_API gmg_status gmg_context_truncate(gmg_context* ctx, int32_t n);
+
+/* Evaluates tokens at the next positions. all_logits: keep logits for every
+ * token (else only the last). GMG_ERR_CONTEXT_FULL if they do not fit. */
+GMG_API gmg_status gmg_decode(gmg_context* ctx, const gmg_token* tokens, size_t n_tokens, int all_logits);
+/* Logits (n_vocab floats, valid until the next decode) of token i of the last
+ * decode; i = -1 means its last token. */
+GMG_API gmg_status gmg_get_logits(const gmg_context* ctx, int32_t i, const float** logits);
+
+/* ---- sampling and generation --------------------------------------------- */
+
+typedef struct gmg_sampler_params {
+    size_t struct_size;
+    float temperature;      /* <= 0: greedy. Default 0.8 */
+    int32_t top_k;          /* <= 0: off. Default 40 */
+    float top_p;            /* >= 1: off. Default 0.95 */
+    float min_p;            /* <= 0: off. Default 0.05 */
+    float repeat_penalty;   /* 1: off (default) */
+    int32_t repeat_last_n;  /* default 64; -1 = whole history */
+    float presence_penalty; /* default 0 */
+    float frequency_penalty;/* default 0 */
+    uint64_t seed;          /* same seed, same text */
+} gmg_sampler_params;
+GMG_API void gmg_sampler_params_init(gmg_sampler_params* params);
+
+/* Samples from the last token's logits of the last decode, penalising the
+ * context's own token history. */
+GMG_API gmg_status gmg_sample(gmg_context* ctx, const gmg_sampler_params* params, gmg_token* out);
+
+/* Receives each piece of generated text, always whole UTF-8 characters.
+ * Return nonzero to stop generating. */
+typedef int (*gmg_piece_callback)(const char* piece, size_t length, void* user_data);
+
+typedef struct gmg_generate_params {
+    size_t struct_size;
+    int32_t n_predict;         /* most tokens to generate. Default 128; -1 = until the context is full */
+    int chat;                  /* wrap the prompt as one user turn of the chat template. Default 0 */
+    int add_special;           /* prepend BOS. Default 1 */
+    int parse_special;         /* read control-token text in the prompt. Default = chat */
+    gmg_sampler_params sampler;
+} gmg_generate_params;
+GMG_API void gmg_generate_params_init(gmg_generate_params* params);
+
+/* Appends the prompt to the context, then samples up to n_predict tokens,
+ * stopping at an end-of-generation token (which is not decoded into the
+ * context). An empty prompt continues from the last decode. BOS is added only
+ * to an empty context. *n_generated (may be NULL) gets the tokens produced. */
+GMG_API gmg_status gmg_generate(gmg_context* ctx, const char* prompt, const gmg_generate_params* params,
+                                gmg_piece_callback on_piece, void* user_data, int32_t* n_generated);
 
 #ifdef __cplusplus
 }

@@ -20,6 +20,7 @@ gmg_status to_c(StatusCode c) {
         case StatusCode::unsupported: return GMG_ERR_UNSUPPORTED;
         case StatusCode::out_of_memory: return GMG_ERR_OUT_OF_MEMORY;
         case StatusCode::internal: return GMG_ERR_INTERNAL;
+        case StatusCode::context_full: return GMG_ERR_CONTEXT_FULL;
     }
     return GMG_ERR_INTERNAL;
 }
@@ -53,6 +54,8 @@ const char* gmg_status_name(gmg_status status) {
         case GMG_ERR_UNSUPPORTED: return "GMG_ERR_UNSUPPORTED";
         case GMG_ERR_OUT_OF_MEMORY: return "GMG_ERR_OUT_OF_MEMORY";
         case GMG_ERR_INTERNAL: return "GMG_ERR_INTERNAL";
+        case GMG_ERR_BUFFER_TOO_SMALL: return "GMG_ERR_BUFFER_TOO_SMALL";
+        case GMG_ERR_CONTEXT_FULL: return "GMG_ERR_CONTEXT_FULL";
     }
     return "GMG_ERR_UNKNOWN_STATUS";
 }

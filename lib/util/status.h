@@ -14,6 +14,7 @@ enum class StatusCode {
     unsupported,       // well-formed, but something we do not handle (version, type, architecture)
     out_of_memory,
     internal,
+    context_full,      // more tokens than the context has positions left
 };
 
 class Status {

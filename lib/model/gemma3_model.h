@@ -1,0 +1,69 @@
+// A loaded Gemma3 model: the mapped GGUF, validated hyper-parameters, the
+// vocabulary, and every weight tensor bound by name with its shape checked.
+// Immutable after load, so one model can serve many contexts on many threads.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lib/gguf/gguf_file.h"
+#include "lib/model/gemma3_config.h"
+#include "lib/model/vocab.h"
+#include "lib/runtime/dense_matrix.h"
+
+namespace gmg {
+
+// One weight matrix: the tensor as stored, plus its float32 copy used by the
+// reference path (rows x cols = ne[1] x ne[0], row-major).
+struct Weight {
+    const gguf::TensorInfo* tensor = nullptr;
+    DenseMatrix f32;
+};
+
+struct Gemma3Layer {
+    std::vector<float> attn_norm;       // (n_embd)
+    Weight wq;                          // (q_dim, n_embd)
+    Weight wk;                          // (kv_dim, n_embd)
+    Weight wv;                          // (kv_dim, n_embd)
+    std::vector<float> q_norm, k_norm;  // (head_dim), shared by all heads
+    Weight wo;                          // (n_embd, q_dim)
+    std::vector<float> post_attn_norm;  // (n_embd)
+    std::vector<float> ffn_norm;        // (n_embd)
+    Weight gate, up;                    // (n_ff, n_embd)
+    Weight down;                        // (n_embd, n_ff)
+    std::vector<float> post_ffw_norm;   // (n_embd)
+};
+
+class Gemma3Model {
+public:
+    struct Options {
+        int n_threads = 0;  // 0: all cores, for dequantizing weights at load
+        bool vocab_only = false;  // metadata and vocabulary only: enough to tokenize
+    };
+    static Status load(const std::string& path, const Options& options, std::unique_ptr<Gemma3Model>* out);
+
+    const Gemma3Config& config() const { return config_; }
+    const Vocab& vocab() const { return vocab_; }
+    const gguf::GgufFile& file() const { return *file_; }
+    const gguf::TensorInfo& token_embd() const { return *token_embd_; }
+    const std::vector<float>& output_norm() const { return output_norm_; }
+    const Weight& lm_head() const { return *lm_head_; }  // output.weight, or token_embd when tied
+    const std::vector<Gemma3Layer>& layers() const { return layers_; }
+    bool tied_lm_head() const { return lm_head_ == &embd_weight_; }
+    bool vocab_only() const { return lm_head_ == nullptr; }
+    uint64_t weight_bytes() const;  // bytes of the tensors as stored in the file
+
+private:
+    Gemma3Model() = default;
+    std::unique_ptr<gguf::GgufFile> file_;
+    Gemma3Config config_;
+    Vocab vocab_;
+    const gguf::TensorInfo* token_embd_ = nullptr;
+    std::vector<float> output_norm_;
+    Weight embd_weight_;   // token_embd as a matrix, only when it is also the LM head
+    Weight output_weight_; // output.weight when the file has one
+    const Weight* lm_head_ = nullptr;
+    std::vector<Gemma3Layer> layers_;
+};
+
+}  // namespace gmg

@@ -1,0 +1,223 @@
+#include "lib/runtime/gemma3_context.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <omp.h>
+#include <Eigen/Core>
+#include <fmt/format.h>
+
+#include "kernels/common/half.h"
+#include "kernels/ref/dequantize.h"
+#include "lib/runtime/reference_ops.h"
+
+namespace gmg {
+namespace {
+
+using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+// y (n, w.rows) = x (n, w.cols) . w^T, with x first rounded as llama.cpp rounds
+// the activations for w's type. Output columns are split across threads; each
+// thread runs a single-threaded Eigen product on its slice of w.
+void matmul(const Weight& w, const float* x, int64_t n, float* y, std::vector<float>& xq, int n_threads) {
+    const int64_t K = w.f32.cols, N = w.f32.rows;
+    xq.assign(x, x + n * K);
+    for (int64_t t = 0; t < n; ++t) ops::round_activation_for(w.tensor->type, xq.data() + t * K, K);
+    const Eigen::Map<const RowMatrix> X(xq.data(), n, K);
+    Eigen::Map<RowMatrix> Y(y, n, N);
+    const int64_t chunk = 64;
+#pragma omp parallel for num_threads(n_threads) schedule(dynamic, 1)
+    for (int64_t r0 = 0; r0 < N; r0 += chunk * 16) {
+        const int64_t rows = std::min<int64_t>(chunk * 16, N - r0);
+        const Eigen::Map<const RowMatrix> W(w.f32.row(r0), rows, K);
+        Y.middleCols(r0, rows).noalias() = X * W.transpose();
+    }
+}
+
+}  // namespace
+
+Gemma3Context::Gemma3Context(const Gemma3Model& m, const Options& o)
+    : model_(m),
+      cfg_(m.config()),
+      n_ctx_(o.n_ctx > 0 ? o.n_ctx : m.config().n_ctx_train),
+      n_batch_(o.n_batch),
+      n_threads_(o.n_threads > 0 ? o.n_threads : omp_get_max_threads()),
+      cache_(m.config(), n_ctx_, n_batch_) {
+    const size_t B = static_cast<size_t>(n_batch_);
+    x_.resize(B * cfg_.n_embd);
+    h_.resize(B * cfg_.n_embd);
+    q_.resize(B * cfg_.q_dim());
+    k_.resize(B * cfg_.kv_dim());
+    v_.resize(B * cfg_.kv_dim());
+    attn_.resize(B * cfg_.q_dim());
+    proj_.resize(B * cfg_.n_embd);
+    gate_.resize(B * cfg_.n_ff);
+    up_.resize(B * cfg_.n_ff);
+}
+
+Status Gemma3Context::create(const Gemma3Model& model, const Options& options, std::unique_ptr<Gemma3Context>* out) {
+    const Gemma3Config& c = model.config();
+    if (options.n_ctx < 0 || options.n_ctx > c.n_ctx_train)
+        return {StatusCode::invalid_argument,
+                fmt::format("context length {} is outside 1..{} (the model's maximum)", options.n_ctx, c.n_ctx_train)};
+    if (options.n_batch < 1 || options.n_batch > 8192)
+        return {StatusCode::invalid_argument, fmt::format("batch size {} is outside 1..8192", options.n_batch)};
+    if (options.n_threads < 0) return {StatusCode::invalid_argument, "thread count must not be negative"};
+    out->reset(new Gemma3Context(model, options));
+    return Status::success();
+}
+
+Status Gemma3Context::truncate(int64_t n) {
+    if (n < 0 || n > n_past_)
+        return {StatusCode::invalid_argument, fmt::format("cannot truncate to {} positions: the cache holds {}", n, n_past_)};
+    for (int64_t il = 0; il < cfg_.n_layer; ++il) {
+        if (cfg_.is_global(il) || n == 0) continue;
+        // Queries at n and later need keys from n - window + 1; the ring must still hold them.
+        const int64_t need = std::max<int64_t>(0, n - cfg_.sliding_window + 1);
+        if (cache_.oldest_kept(il, n_past_ - 1) > need)
+            return {StatusCode::invalid_argument,
+                    fmt::format("cannot rewind the sliding-window cache from {} to {} positions; reset instead", n_past_, n)};
+    }
+    n_past_ = n;
+    return Status::success();
+}
+
+Status Gemma3Context::decode(std::span<const TokenId> tokens, bool all_logits, std::vector<float>* logits) {
+    if (tokens.empty()) return {StatusCode::invalid_argument, "decode: no tokens"};
+    if (n_past_ + static_cast<int64_t>(tokens.size()) > n_ctx_)
+        return {StatusCode::context_full,
+                fmt::format("decode: {} tokens after {} already in the cache exceed the context length {}",
+                            tokens.size(), n_past_, n_ctx_)};
+    const Vocab& vocab = model_.vocab();
+    for (TokenId t : tokens)
+        if (!vocab.valid(t))
+            return {StatusCode::invalid_argument, fmt::format("decode: token id {} is outside 0..{}", t, vocab.size() - 1)};
+    const int64_t V = cfg_.n_vocab;
+    const auto total = static_cast<int64_t>(tokens.size());
+    if (logits) logits->resize(static_cast<size_t>((all_logits ? total : 1) * V));
+    for (int64_t start = 0; start < total; start += n_batch_) {
+        const int64_t n = std::min(n_batch_, total - start);
+        const bool last_chunk = start + n == total;
+        float* out = nullptr;
+        if (logits && all_logits) out = logits->data() + start * V;
+        else if (logits && last_chunk) out = logits->data();
+        forward_batch(tokens.data() + start, n, all_logits, out);
+        n_past_ += n;
+    }
+    return Status::success();
+}
+
+void Gemma3Context::forward_batch(const TokenId* tokens, int64_t n, bool all_logits, float* logits) {
+    const Gemma3Config& c = cfg_;
+    const int64_t E = c.n_embd, Q = c.q_dim(), KV = c.kv_dim(), D = c.head_dim, F = c.n_ff;
+    const int64_t pos0 = n_past_;
+
+    // Embedding: exact decode of each row, scaled by sqrt(n_embd) in f32.
+    const gguf::TensorInfo& embd = model_.token_embd();
+    const float embd_scale = std::sqrt(static_cast<float>(E));
+    for (int64_t t = 0; t < n; ++t) {
+        float* xt = x_.data() + t * E;
+        ref::dequantize_row(embd.type, embd.data + static_cast<uint64_t>(tokens[t]) * embd.row_bytes, xt, E);
+        for (int64_t i = 0; i < E; ++i) xt[i] *= embd_scale;
+    }
+
+    for (int64_t il = 0; il < c.n_layer; ++il) {
+        const Gemma3Layer& L = model_.layers()[static_cast<size_t>(il)];
+        const bool global = c.is_global(il);
+        const float base = global ? c.rope_base_global : c.rope_base_local;
+        const float freq_scale = global ? c.rope_freq_scale_global : 1.0f;
+
+        for (int64_t t = 0; t < n; ++t) ops::rms_norm(x_.data() + t * E, L.attn_norm.data(), h_.data() + t * E, E, c.rms_eps);
+        matmul(L.wq, h_.data(), n, q_.data(), act_in_, n_threads_);
+        matmul(L.wk, h_.data(), n, k_.data(), act_in_, n_threads_);
+        matmul(L.wv, h_.data(), n, v_.data(), act_in_, n_threads_);
+        for (int64_t t = 0; t < n; ++t) {
+            for (int64_t hd = 0; hd < c.n_head; ++hd) {
+                float* qh = q_.data() + t * Q + hd * D;
+                ops::rms_norm(qh, L.q_norm.data(), qh, D, c.rms_eps);
+                ops::rope_neox(qh, c.n_rot, pos0 + t, base, freq_scale);
+                for (int64_t d = 0; d < D; ++d) qh[d] *= c.attn_scale;
+            }
+            for (int64_t hd = 0; hd < c.n_head_kv; ++hd) {
+                float* kh = k_.data() + t * KV + hd * D;
+                ops::rms_norm(kh, L.k_norm.data(), kh, D, c.rms_eps);
+                ops::rope_neox(kh, c.n_rot, pos0 + t, base, freq_scale);
+            }
+            uint16_t* kc = cache_.k(il, pos0 + t);
+            uint16_t* vc = cache_.v(il, pos0 + t);
+            for (int64_t i = 0; i < KV; ++i) {
+                kc[i] = f32_to_f16(k_[static_cast<size_t>(t * KV + i)]);
+                vc[i] = f32_to_f16(v_[static_cast<size_t>(t * KV + i)]);
+            }
+        }
+        attention(il, n, pos0);
+        matmul(L.wo, attn_.data(), n, proj_.data(), act_in_, n_threads_);
+        for (int64_t t = 0; t < n; ++t) {
+            float* xt = x_.data() + t * E;
+            float* pt = proj_.data() + t * E;
+            ops::rms_norm(pt, L.post_attn_norm.data(), pt, E, c.rms_eps);
+            for (int64_t i = 0; i < E; ++i) xt[i] = pt[i] + xt[i];
+            ops::rms_norm(xt, L.ffn_norm.data(), h_.data() + t * E, E, c.rms_eps);
+        }
+        matmul(L.gate, h_.data(), n, gate_.data(), act_in_, n_threads_);
+        matmul(L.up, h_.data(), n, up_.data(), act_in_, n_threads_);
+        for (int64_t t = 0; t < n; ++t) ops::geglu(gate_.data() + t * F, up_.data() + t * F, gate_.data() + t * F, F);
+        matmul(L.down, gate_.data(), n, proj_.data(), act_in_, n_threads_);
+        for (int64_t t = 0; t < n; ++t) {
+            float* xt = x_.data() + t * E;
+            float* pt = proj_.data() + t * E;
+            ops::rms_norm(pt, L.post_ffw_norm.data(), pt, E, c.rms_eps);
+            for (int64_t i = 0; i < E; ++i) xt[i] = pt[i] + xt[i];
+        }
+    }
+    if (!logits) return;
+    // LM head only for the positions whose logits are wanted.
+    const int64_t first = all_logits ? 0 : n - 1;
+    const int64_t m = n - first;
+    for (int64_t t = 0; t < m; ++t)
+        ops::rms_norm(x_.data() + (first + t) * E, model_.output_norm().data(), h_.data() + t * E, E, c.rms_eps);
+    matmul(model_.lm_head(), h_.data(), m, logits, act_in_, n_threads_);
+    if (c.final_logit_softcap > 0.0f) {
+        const float cap = c.final_logit_softcap;
+        for (int64_t i = 0; i < m * c.n_vocab; ++i) logits[i] = cap * std::tanh(logits[i] / cap);
+    }
+}
+
+// Causal attention (plus the sliding window on local layers) over the f16 cache,
+// with llama.cpp's non-flash roundings: q and the probabilities go through f16.
+void Gemma3Context::attention(int64_t il, int64_t n, int64_t pos0) {
+    const Gemma3Config& c = cfg_;
+    const int64_t Q = c.q_dim(), D = c.head_dim, group = c.n_head / c.n_head_kv;
+    const bool global = c.is_global(il);
+#pragma omp parallel num_threads(n_threads_)
+    {
+        std::vector<float> q16(static_cast<size_t>(D)), scores, out(static_cast<size_t>(D));
+#pragma omp for schedule(dynamic, 1) collapse(2)
+        for (int64_t t = 0; t < n; ++t) {
+            for (int64_t hd = 0; hd < c.n_head; ++hd) {
+                const int64_t p = pos0 + t;
+                const int64_t lo = global ? 0 : std::max<int64_t>(0, p - c.sliding_window + 1);
+                const int64_t kvh = hd / group;
+                const float* qh = q_.data() + t * Q + hd * D;
+                for (int64_t d = 0; d < D; ++d) q16[static_cast<size_t>(d)] = ops::round_f16(qh[d]);
+                scores.resize(static_cast<size_t>(p - lo + 1));
+                for (int64_t j = lo; j <= p; ++j) {
+                    const uint16_t* kj = cache_.k(il, j) + kvh * D;
+                    float s = 0.0f;
+                    for (int64_t d = 0; d < D; ++d) s += q16[static_cast<size_t>(d)] * f16_to_f32(kj[d]);
+                    scores[static_cast<size_t>(j - lo)] = s;
+                }
+                ops::softmax(scores.data(), static_cast<int64_t>(scores.size()));
+                std::fill(out.begin(), out.end(), 0.0f);
+                for (int64_t j = lo; j <= p; ++j) {
+                    const float pj = ops::round_f16(scores[static_cast<size_t>(j - lo)]);
+                    const uint16_t* vj = cache_.v(il, j) + kvh * D;
+                    for (int64_t d = 0; d < D; ++d) out[static_cast<size_t>(d)] += pj * f16_to_f32(vj[d]);
+                }
+                std::copy(out.begin(), out.end(), attn_.data() + t * Q + hd * D);
+            }
+        }
+    }
+}
+
+}  // namespace gmg

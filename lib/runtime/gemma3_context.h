@@ -1,0 +1,52 @@
+// One conversation's state over a shared model: the KV cache, the scratch
+// buffers and the number of positions already evaluated. One thread at a time.
+#pragma once
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "lib/model/gemma3_model.h"
+#include "lib/runtime/kv_cache.h"
+
+namespace gmg {
+
+class Gemma3Context {
+public:
+    struct Options {
+        int64_t n_ctx = 4096;   // 0: the model's training context
+        int64_t n_batch = 512;  // tokens per forward step (longer inputs are split)
+        int n_threads = 0;      // 0: all cores
+    };
+    static Status create(const Gemma3Model& model, const Options& options, std::unique_ptr<Gemma3Context>* out);
+
+    // Evaluates `tokens` at positions n_past()...; afterwards n_past() grows by
+    // their count. logits receives n_vocab floats for every token when
+    // all_logits, else for the last one only.
+    Status decode(std::span<const TokenId> tokens, bool all_logits, std::vector<float>* logits);
+
+    int64_t n_past() const { return n_past_; }
+    int64_t n_ctx() const { return n_ctx_; }
+    int64_t n_vocab() const { return cfg_.n_vocab; }
+    const Gemma3Model& model() const { return model_; }
+    uint64_t cache_bytes() const { return cache_.bytes(); }
+    void reset() { n_past_ = 0; }
+    // Forgets positions >= n. Sliding-window rings can only be rewound by at
+    // most n_batch positions (older keys are gone); further needs reset().
+    Status truncate(int64_t n);
+
+private:
+    Gemma3Context(const Gemma3Model& m, const Options& o);
+    void forward_batch(const TokenId* tokens, int64_t n, bool all_logits, float* logits);
+    void attention(int64_t il, int64_t n, int64_t pos0);
+
+    const Gemma3Model& model_;
+    const Gemma3Config& cfg_;
+    int64_t n_ctx_, n_batch_;
+    int n_threads_;
+    int64_t n_past_ = 0;
+    KvCache cache_;
+    // Scratch, sized for n_batch tokens: (tokens, width) row-major.
+    std::vector<float> x_, h_, q_, k_, v_, attn_, proj_, gate_, up_, act_in_;
+};
+
+}  // namespace gmg

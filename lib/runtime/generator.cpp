@@ -1,0 +1,65 @@
+#include "lib/runtime/generator.h"
+
+#include <fmt/format.h>
+
+namespace gmg {
+
+Status Session::decode(std::span<const TokenId> tokens, bool all_logits) {
+    if (Status s = ctx_->decode(tokens, all_logits, &logits_); !s.ok()) return s;
+    logit_rows_ = all_logits ? static_cast<int64_t>(tokens.size()) : 1;
+    history_.insert(history_.end(), tokens.begin(), tokens.end());
+    return Status::success();
+}
+
+const float* Session::logits(int64_t i) const {
+    if (logit_rows_ == 0) return nullptr;
+    if (i < 0) i = logit_rows_ - 1;
+    if (i >= logit_rows_) return nullptr;
+    return logits_.data() + i * ctx_->n_vocab();
+}
+
+void Session::reset() {
+    ctx_->reset();
+    history_.clear();
+    logit_rows_ = 0;
+}
+
+Status Session::truncate(int64_t n) {
+    if (Status s = ctx_->truncate(n); !s.ok()) return s;
+    history_.resize(static_cast<size_t>(n));
+    logit_rows_ = 0;
+    return Status::success();
+}
+
+Status Session::generate(std::span<const TokenId> prompt, const GenerateOptions& options,
+                         const std::function<bool(std::string_view)>& on_piece, int64_t* n_generated) {
+    if (n_generated) *n_generated = 0;
+    if (prompt.empty()) {  // continue from the last decode's logits
+        if (logit_rows_ == 0) return {StatusCode::invalid_argument, "generate: empty prompt and nothing decoded yet"};
+    } else if (Status s = decode(prompt, false); !s.ok()) {
+        return s;
+    }
+    const Vocab& vocab = ctx_->model().vocab();
+    Sampler sampler(options.sampler);
+    Utf8Stream stream;
+    const int64_t limit = options.n_predict < 0 ? ctx_->n_ctx() : options.n_predict;
+    for (int64_t i = 0; i < limit; ++i) {
+        const TokenId tok = sampler.sample({logits(-1), static_cast<size_t>(ctx_->n_vocab())}, history_);
+        if (vocab.is_eog(tok)) break;
+        if (n_generated) ++*n_generated;
+        const std::string text = stream.push(vocab.token_to_piece(tok, false));
+        if (!text.empty() && !on_piece(text)) return Status::success();
+        if (i + 1 == limit) break;
+        if (ctx_->n_past() >= ctx_->n_ctx()) {
+            const std::string rest = stream.flush();
+            if (!rest.empty()) on_piece(rest);
+            return {StatusCode::context_full, fmt::format("generate: the context of {} positions is full", ctx_->n_ctx())};
+        }
+        if (Status s = decode({&tok, 1}, false); !s.ok()) return s;
+    }
+    const std::string rest = stream.flush();
+    if (!rest.empty()) on_piece(rest);
+    return Status::success();
+}
+
+}  // namespace gmg

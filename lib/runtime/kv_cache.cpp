@@ -1,0 +1,23 @@
+#include "lib/runtime/kv_cache.h"
+
+#include <algorithm>
+
+namespace gmg {
+
+KvCache::KvCache(const Gemma3Config& c, int64_t n_ctx, int64_t n_batch) : kv_dim_(c.kv_dim()) {
+    layers_.resize(static_cast<size_t>(c.n_layer));
+    for (int64_t il = 0; il < c.n_layer; ++il) {
+        Layer& L = layers_[static_cast<size_t>(il)];
+        L.capacity = c.is_global(il) ? n_ctx : std::min(n_ctx, c.sliding_window + n_batch);
+        L.k.assign(static_cast<size_t>(L.capacity * kv_dim_), 0);
+        L.v.assign(static_cast<size_t>(L.capacity * kv_dim_), 0);
+    }
+}
+
+uint64_t KvCache::bytes() const {
+    uint64_t total = 0;
+    for (const Layer& L : layers_) total += (L.k.size() + L.v.size()) * sizeof(uint16_t);
+    return total;
+}
+
+}  // namespace gmg

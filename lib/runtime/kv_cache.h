@@ -1,0 +1,42 @@
+// Per-layer K and V for past positions, stored as f16 (as llama.cpp stores
+// them). Global layers keep every position up to n_ctx; sliding-window layers
+// keep a ring of window + n_batch slots, enough for the window of every query
+// in a batch even after that batch's own keys are written.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "lib/model/gemma3_config.h"
+
+namespace gmg {
+
+class KvCache {
+public:
+    KvCache() = default;
+    KvCache(const Gemma3Config& c, int64_t n_ctx, int64_t n_batch);
+
+    int64_t capacity(int64_t layer) const { return layers_[static_cast<size_t>(layer)].capacity; }
+    int64_t slot(int64_t layer, int64_t pos) const { return pos % capacity(layer); }
+    // (kv_dim) f16 values for one position.
+    uint16_t* k(int64_t layer, int64_t pos) { return at(layers_[static_cast<size_t>(layer)].k, layer, pos); }
+    uint16_t* v(int64_t layer, int64_t pos) { return at(layers_[static_cast<size_t>(layer)].v, layer, pos); }
+    uint64_t bytes() const;
+    // The oldest position a ring still holds once positions up to `newest` are written.
+    int64_t oldest_kept(int64_t layer, int64_t newest) const {
+        const int64_t first = newest + 1 - capacity(layer);
+        return first > 0 ? first : 0;
+    }
+
+private:
+    struct Layer {
+        int64_t capacity = 0;
+        std::vector<uint16_t> k, v;  // (capacity, kv_dim)
+    };
+    uint16_t* at(std::vector<uint16_t>& buf, int64_t layer, int64_t pos) {
+        return buf.data() + slot(layer, pos) * kv_dim_;
+    }
+    int64_t kv_dim_ = 0;
+    std::vector<Layer> layers_;
+};
+
+}  // namespace gmg

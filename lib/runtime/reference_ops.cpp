@@ -1,0 +1,127 @@
+#include "lib/runtime/reference_ops.h"
+
+#include <cmath>
+#include <vector>
+
+#include "kernels/common/block_formats.h"
+#include "kernels/common/half.h"
+#include "kernels/ref/dequantize.h"
+#include "kernels/ref/quantize_activations.h"
+
+namespace gmg::ops {
+
+void rms_norm(const float* x, const float* w, float* y, int64_t n, float eps) {
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(x[i] * x[i]);
+    const float mean = static_cast<float>(sum / static_cast<double>(n));
+    const float scale = 1.0f / std::sqrt(mean + eps);
+    for (int64_t i = 0; i < n; ++i) y[i] = (x[i] * scale) * w[i];
+}
+
+void rope_neox(float* x, int64_t n_rot, int64_t pos, float base, float freq_scale) {
+    const int64_t half = n_rot / 2;
+    const float theta_scale = std::pow(base, -2.0f / static_cast<float>(n_rot));
+    float theta = static_cast<float>(pos);
+    for (int64_t i = 0; i < half; ++i) {
+        const float angle = freq_scale * theta;
+        const float c = std::cos(angle), s = std::sin(angle);
+        const float a = x[i], b = x[i + half];
+        x[i] = a * c - b * s;
+        x[i + half] = a * s + b * c;
+        theta *= theta_scale;
+    }
+}
+
+float gelu_f32(float x) {
+    constexpr float kSqrt2OverPi = 0.79788456080286535587989211986876f;
+    constexpr float kCoefA = 0.044715f;
+    return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * x * (1.0f + kCoefA * x * x)));
+}
+
+namespace {
+
+// gelu of every f16 value, stored as f16: llama.cpp's ggml_table_gelu_f16.
+const std::vector<uint16_t>& gelu_table() {
+    static const std::vector<uint16_t> table = [] {
+        std::vector<uint16_t> t(1 << 16);
+        for (uint32_t i = 0; i < t.size(); ++i) t[i] = f32_to_f16(gelu_f32(f16_to_f32(static_cast<uint16_t>(i))));
+        return t;
+    }();
+    return table;
+}
+
+enum class ActivationKind { none, f16, bf16, q8_0, q8_1, q8_K };
+
+// llama.cpp's vec_dot_type for each weight type (ggml-cpu type_traits_cpu).
+ActivationKind activation_kind(GgmlType w) {
+    switch (w) {
+        case GgmlType::F32: return ActivationKind::none;
+        case GgmlType::F16: return ActivationKind::f16;
+        case GgmlType::BF16: return ActivationKind::bf16;
+        case GgmlType::Q4_0: case GgmlType::Q5_0: case GgmlType::Q8_0: case GgmlType::IQ4_NL: case GgmlType::MXFP4:
+            return ActivationKind::q8_0;
+        case GgmlType::Q4_1: case GgmlType::Q5_1: return ActivationKind::q8_1;
+        default: return ActivationKind::q8_K;
+    }
+}
+
+}  // namespace
+
+void geglu(const float* gate, const float* up, float* y, int64_t n) {
+    const std::vector<uint16_t>& table = gelu_table();
+    for (int64_t i = 0; i < n; ++i) {
+        const float g = gate[i];
+        if (g <= -10.0f) y[i] = 0.0f;
+        else if (g >= 10.0f) y[i] = g * up[i];
+        else y[i] = f16_to_f32(table[f32_to_f16(g)]) * up[i];
+    }
+}
+
+float round_f16(float x) { return f16_to_f32(f32_to_f16(x)); }
+
+void round_activation_for(GgmlType weight, float* x, int64_t n) {
+    switch (activation_kind(weight)) {
+        case ActivationKind::none: return;
+        case ActivationKind::f16:
+            for (int64_t i = 0; i < n; ++i) x[i] = round_f16(x[i]);
+            return;
+        case ActivationKind::bf16:
+            for (int64_t i = 0; i < n; ++i) x[i] = bf16_to_f32(f32_to_bf16(x[i]));
+            return;
+        case ActivationKind::q8_0: {
+            if (n % QK8_0) return;
+            std::vector<block_q8_0> q(static_cast<size_t>(n / QK8_0));
+            ref::quantize_row_q8_0_x86(x, q.data(), n);  // the rounding of llama.cpp's x86 path
+            ref::dequantize_row_q8_0(q.data(), x, n);
+            return;
+        }
+        case ActivationKind::q8_1: {
+            if (n % QK8_1) return;
+            std::vector<block_q8_1> q(static_cast<size_t>(n / QK8_1));
+            ref::quantize_row_q8_1(x, q.data(), n);
+            ref::dequantize_row_q8_1(q.data(), x, n);
+            return;
+        }
+        case ActivationKind::q8_K: {
+            if (n % QK_K) return;
+            std::vector<block_q8_K> q(static_cast<size_t>(n / QK_K));
+            ref::quantize_row_q8_K(x, q.data(), n);
+            ref::dequantize_row_q8_K(q.data(), x, n);
+            return;
+        }
+    }
+}
+
+void softmax(float* x, int64_t n) {
+    float max = -INFINITY;
+    for (int64_t i = 0; i < n; ++i) max = std::fmax(max, x[i]);
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; ++i) {
+        x[i] = max == -INFINITY ? 0.0f : std::exp(x[i] - max);
+        sum += static_cast<double>(x[i]);
+    }
+    const float inv = sum > 0.0 ? static_cast<float>(1.0 / sum) : 0.0f;
+    for (int64_t i = 0; i < n; ++i) x[i] *= inv;
+}
+
+}  // namespace gmg::ops

@@ -1,0 +1,46 @@
+// Small helpers shared by the gmg-* tools (argument parsing, errors). The tools
+// use only the public C API, as an application would.
+#pragma once
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "gemmagguf/gemmagguf.h"
+
+namespace cli {
+
+[[noreturn]] inline void die(const char* tool, const std::string& msg, int code = 1) {
+    std::fprintf(stderr, "%s: error: %s\n", tool, msg.c_str());
+    std::exit(code);
+}
+
+inline void check(const char* tool, gmg_status s) {
+    if (s != GMG_OK) die(tool, gmg_last_error());
+}
+
+inline long parse_int(const char* tool, const char* flag, const char* text) {
+    char* end = nullptr;
+    const long v = std::strtol(text, &end, 10);
+    if (!text[0] || *end) die(tool, std::string("bad integer for ") + flag + ": '" + text + "'", 2);
+    return v;
+}
+
+inline float parse_float(const char* tool, const char* flag, const char* text) {
+    char* end = nullptr;
+    const float v = std::strtof(text, &end);
+    if (!text[0] || *end) die(tool, std::string("bad number for ") + flag + ": '" + text + "'", 2);
+    return v;
+}
+
+inline std::string read_file(const char* tool, const std::string& path) {
+    FILE* f = std::fopen(path.c_str(), "rb");
+    if (!f) die(tool, "cannot read '" + path + "'");
+    std::string s;
+    char buf[1 << 16];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) s.append(buf, n);
+    std::fclose(f);
+    return s;
+}
+
+}  // namespace cli
