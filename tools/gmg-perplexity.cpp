@@ -1,4 +1,4 @@
-// gmg-perplexity -m FILE -f TEXT [-c CTX] [-t THREADS]
+// gmg-perplexity -m FILE -f TEXT [-c CTX] [--chunks N] [-t THREADS]
 // llama.cpp's method: split the tokenized text into windows of CTX tokens (the
 // first of each replaced by BOS), evaluate each window from an empty cache, and
 // score only the second half of each window, so every scored token has at
@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
     const char* tool = "gmg-perplexity";
     std::string model_path, text_path;
     int n_ctx = 512, threads = 0;
+    long max_chunks = -1;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         auto v = [&]() -> const char* {
@@ -23,8 +24,9 @@ int main(int argc, char** argv) {
         else if (a == "-f" || a == "--file") text_path = v();
         else if (a == "-c" || a == "--ctx-size") n_ctx = static_cast<int>(cli::parse_int(tool, "-c", v()));
         else if (a == "-t" || a == "--threads") threads = static_cast<int>(cli::parse_int(tool, "-t", v()));
+        else if (a == "--chunks") max_chunks = cli::parse_int(tool, "--chunks", v());
         else if (a == "-h" || a == "--help") {
-            std::puts("usage: gmg-perplexity -m FILE -f TEXT [-c CTX (default 512)] [-t THREADS]");
+            std::puts("usage: gmg-perplexity -m FILE -f TEXT [-c CTX (default 512)] [--chunks N (default: all)] [-t THREADS]");
             return 0;
         } else cli::die(tool, "unknown argument " + a, 2);
     }
@@ -44,7 +46,8 @@ int main(int argc, char** argv) {
     size_t n_tokens = 0;
     cli::check(tool, gmg_tokenize(model, text.data(), text.size(), 1, 0, tokens.data(), tokens.size(), &n_tokens));
     tokens.resize(n_tokens);
-    const size_t n_chunks = n_tokens / static_cast<size_t>(n_ctx);
+    size_t n_chunks = n_tokens / static_cast<size_t>(n_ctx);
+    if (max_chunks >= 0 && static_cast<size_t>(max_chunks) < n_chunks) n_chunks = static_cast<size_t>(max_chunks);
     if (n_chunks == 0)
         cli::die(tool, "the text has " + std::to_string(n_tokens) + " tokens, fewer than one window of " + std::to_string(n_ctx));
 

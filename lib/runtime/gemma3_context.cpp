@@ -17,20 +17,23 @@ namespace {
 using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 // y (n, w.rows) = x (n, w.cols) . w^T, with x first rounded as llama.cpp rounds
-// the activations for w's type. Output columns are split across threads; each
-// thread runs a single-threaded Eigen product on its slice of w.
+// the activations for w's type. Every product of a decoded weight and a
+// rounded activation is exact in double, and so is their sum to within far
+// less than a float ulp: our result is the exactly rounded dot product, and
+// what remains between us and llama.cpp is only llama.cpp's own float
+// rounding. Output columns are split across threads.
 void matmul(const Weight& w, const float* x, int64_t n, float* y, std::vector<float>& xq, int n_threads) {
     const int64_t K = w.f32.cols, N = w.f32.rows;
     xq.assign(x, x + n * K);
     for (int64_t t = 0; t < n; ++t) ops::round_activation_for(w.tensor->type, xq.data() + t * K, K);
-    const Eigen::Map<const RowMatrix> X(xq.data(), n, K);
+    const Eigen::MatrixXd X = Eigen::Map<const RowMatrix>(xq.data(), n, K).cast<double>();
     Eigen::Map<RowMatrix> Y(y, n, N);
-    const int64_t chunk = 64;
+    const int64_t chunk = 256;
 #pragma omp parallel for num_threads(n_threads) schedule(dynamic, 1)
-    for (int64_t r0 = 0; r0 < N; r0 += chunk * 16) {
-        const int64_t rows = std::min<int64_t>(chunk * 16, N - r0);
-        const Eigen::Map<const RowMatrix> W(w.f32.row(r0), rows, K);
-        Y.middleCols(r0, rows).noalias() = X * W.transpose();
+    for (int64_t r0 = 0; r0 < N; r0 += chunk) {
+        const int64_t rows = std::min<int64_t>(chunk, N - r0);
+        const Eigen::MatrixXd W = Eigen::Map<const RowMatrix>(w.f32.row(r0), rows, K).cast<double>();
+        Y.middleCols(r0, rows) = (X * W.transpose()).cast<float>();
     }
 }
 
@@ -152,23 +155,13 @@ void Gemma3Context::forward_batch(const TokenId* tokens, int64_t n, bool all_log
         }
         attention(il, n, pos0);
         matmul(L.wo, attn_.data(), n, proj_.data(), act_in_, n_threads_);
-        for (int64_t t = 0; t < n; ++t) {
-            float* xt = x_.data() + t * E;
-            float* pt = proj_.data() + t * E;
-            ops::rms_norm(pt, L.post_attn_norm.data(), pt, E, c.rms_eps);
-            for (int64_t i = 0; i < E; ++i) xt[i] = pt[i] + xt[i];
-            ops::rms_norm(xt, L.ffn_norm.data(), h_.data() + t * E, E, c.rms_eps);
-        }
+        add_post_normed(L.post_attn_norm, n);
+        for (int64_t t = 0; t < n; ++t) ops::rms_norm(x_.data() + t * E, L.ffn_norm.data(), h_.data() + t * E, E, c.rms_eps);
         matmul(L.gate, h_.data(), n, gate_.data(), act_in_, n_threads_);
         matmul(L.up, h_.data(), n, up_.data(), act_in_, n_threads_);
         for (int64_t t = 0; t < n; ++t) ops::geglu(gate_.data() + t * F, up_.data() + t * F, gate_.data() + t * F, F);
         matmul(L.down, gate_.data(), n, proj_.data(), act_in_, n_threads_);
-        for (int64_t t = 0; t < n; ++t) {
-            float* xt = x_.data() + t * E;
-            float* pt = proj_.data() + t * E;
-            ops::rms_norm(pt, L.post_ffw_norm.data(), pt, E, c.rms_eps);
-            for (int64_t i = 0; i < E; ++i) xt[i] = pt[i] + xt[i];
-        }
+        add_post_normed(L.post_ffw_norm, n);
     }
     if (!logits) return;
     // LM head only for the positions whose logits are wanted.
@@ -183,6 +176,17 @@ void Gemma3Context::forward_batch(const TokenId* tokens, int64_t n, bool all_log
     }
 }
 
+// Gemma's sandwich norm: x += rmsnorm(proj) * w, for each of n tokens.
+void Gemma3Context::add_post_normed(const std::vector<float>& w, int64_t n) {
+    const int64_t E = cfg_.n_embd;
+    for (int64_t t = 0; t < n; ++t) {
+        float* xt = x_.data() + t * E;
+        float* pt = proj_.data() + t * E;
+        ops::rms_norm(pt, w.data(), pt, E, cfg_.rms_eps);
+        for (int64_t i = 0; i < E; ++i) xt[i] = pt[i] + xt[i];
+    }
+}
+
 // Causal attention (plus the sliding window on local layers) over the f16 cache,
 // with llama.cpp's non-flash roundings: q and the probabilities go through f16.
 void Gemma3Context::attention(int64_t il, int64_t n, int64_t pos0) {
@@ -191,7 +195,8 @@ void Gemma3Context::attention(int64_t il, int64_t n, int64_t pos0) {
     const bool global = c.is_global(il);
 #pragma omp parallel num_threads(n_threads_)
     {
-        std::vector<float> q16(static_cast<size_t>(D)), scores, out(static_cast<size_t>(D));
+        std::vector<float> q16(static_cast<size_t>(D)), scores;
+        std::vector<double> out(static_cast<size_t>(D));
 #pragma omp for schedule(dynamic, 1) collapse(2)
         for (int64_t t = 0; t < n; ++t) {
             for (int64_t hd = 0; hd < c.n_head; ++hd) {
@@ -203,18 +208,19 @@ void Gemma3Context::attention(int64_t il, int64_t n, int64_t pos0) {
                 scores.resize(static_cast<size_t>(p - lo + 1));
                 for (int64_t j = lo; j <= p; ++j) {
                     const uint16_t* kj = cache_.k(il, j) + kvh * D;
-                    float s = 0.0f;
-                    for (int64_t d = 0; d < D; ++d) s += q16[static_cast<size_t>(d)] * f16_to_f32(kj[d]);
-                    scores[static_cast<size_t>(j - lo)] = s;
+                    double s = 0.0;  // f16 x f16 products are exact; so is their double sum, nearly
+                    for (int64_t d = 0; d < D; ++d) s += static_cast<double>(q16[static_cast<size_t>(d)]) * f16_to_f32(kj[d]);
+                    scores[static_cast<size_t>(j - lo)] = static_cast<float>(s);
                 }
                 ops::softmax(scores.data(), static_cast<int64_t>(scores.size()));
-                std::fill(out.begin(), out.end(), 0.0f);
+                std::fill(out.begin(), out.end(), 0.0);
                 for (int64_t j = lo; j <= p; ++j) {
-                    const float pj = ops::round_f16(scores[static_cast<size_t>(j - lo)]);
+                    const double pj = ops::round_f16(scores[static_cast<size_t>(j - lo)]);
                     const uint16_t* vj = cache_.v(il, j) + kvh * D;
                     for (int64_t d = 0; d < D; ++d) out[static_cast<size_t>(d)] += pj * f16_to_f32(vj[d]);
                 }
-                std::copy(out.begin(), out.end(), attn_.data() + t * Q + hd * D);
+                float* dst = attn_.data() + t * Q + hd * D;
+                for (int64_t d = 0; d < D; ++d) dst[d] = static_cast<float>(out[static_cast<size_t>(d)]);
             }
         }
     }

@@ -38,6 +38,7 @@ private:
     Gemma3Context(const Gemma3Model& m, const Options& o);
     void forward_batch(const TokenId* tokens, int64_t n, bool all_logits, float* logits);
     void attention(int64_t il, int64_t n, int64_t pos0);
+    void add_post_normed(const std::vector<float>& norm, int64_t n);
 
     const Gemma3Model& model_;
     const Gemma3Config& cfg_;

@@ -65,6 +65,16 @@ ActivationKind activation_kind(GgmlType w) {
     }
 }
 
+// x -> blocks -> x, in place. Rows that are not whole blocks stay as they are
+// (llama.cpp would not pair such a weight with this activation type either).
+template <class Block, int kBlockElems, class Quantize, class Dequantize>
+void round_trip(float* x, int64_t n, Quantize quantize, Dequantize dequantize) {
+    if (n % kBlockElems) return;
+    std::vector<Block> q(static_cast<size_t>(n / kBlockElems));
+    quantize(x, q.data(), n);
+    dequantize(q.data(), x, n);
+}
+
 }  // namespace
 
 void geglu(const float* gate, const float* up, float* y, int64_t n) {
@@ -88,27 +98,12 @@ void round_activation_for(GgmlType weight, float* x, int64_t n) {
         case ActivationKind::bf16:
             for (int64_t i = 0; i < n; ++i) x[i] = bf16_to_f32(f32_to_bf16(x[i]));
             return;
-        case ActivationKind::q8_0: {
-            if (n % QK8_0) return;
-            std::vector<block_q8_0> q(static_cast<size_t>(n / QK8_0));
-            ref::quantize_row_q8_0_x86(x, q.data(), n);  // the rounding of llama.cpp's x86 path
-            ref::dequantize_row_q8_0(q.data(), x, n);
-            return;
-        }
-        case ActivationKind::q8_1: {
-            if (n % QK8_1) return;
-            std::vector<block_q8_1> q(static_cast<size_t>(n / QK8_1));
-            ref::quantize_row_q8_1(x, q.data(), n);
-            ref::dequantize_row_q8_1(q.data(), x, n);
-            return;
-        }
-        case ActivationKind::q8_K: {
-            if (n % QK_K) return;
-            std::vector<block_q8_K> q(static_cast<size_t>(n / QK_K));
-            ref::quantize_row_q8_K(x, q.data(), n);
-            ref::dequantize_row_q8_K(q.data(), x, n);
-            return;
-        }
+        case ActivationKind::q8_0:  // with the rounding of llama.cpp's x86 path
+            return round_trip<block_q8_0, QK8_0>(x, n, ref::quantize_row_q8_0_x86, ref::dequantize_row_q8_0);
+        case ActivationKind::q8_1:
+            return round_trip<block_q8_1, QK8_1>(x, n, ref::quantize_row_q8_1, ref::dequantize_row_q8_1);
+        case ActivationKind::q8_K:
+            return round_trip<block_q8_K, QK_K>(x, n, ref::quantize_row_q8_K, ref::dequantize_row_q8_K);
     }
 }
 

@@ -5,19 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gemmagguf/gemmagguf.h"
-
-static int failures = 0, checks = 0;
-
-#define CHECK(cond)                                                         \
-    do {                                                                    \
-        ++checks;                                                           \
-        if (!(cond)) {                                                      \
-            ++failures;                                                     \
-            fprintf(stderr, "%s:%d: CHECK(%s) failed; last error: %s\n", __FILE__, __LINE__, #cond, \
-                    gmg_last_error());                                      \
-        }                                                                   \
-    } while (0)
+#include "check.h"
 
 static int has_message(void) { return gmg_last_error() != NULL && strlen(gmg_last_error()) > 0; }
 
@@ -76,6 +64,5 @@ int main(int argc, char** argv) {
     free(out);
     gmg_gguf_close(f);
 
-    printf("%d passed, %d failed\n", checks - failures, failures);
-    return failures ? 1 : 0;
+    return report_checks();
 }
