@@ -3,8 +3,9 @@
 
 Checks, each reported as one test:
   tokens      identical token ids for every text of tokens.json
-  logits_*    at every prompt position: top-1 identical wherever llama.cpp's top-2
-              margin exceeds EPS; |our logit - llama.cpp's| over its top-20 within TOL
+  logits_*    at position 0 (no attention noise) |our logit - llama.cpp's| <= 1e-3; at
+              every position: top-1 identical wherever llama.cpp's top-2 margin
+              exceeds EPS; |our logit - llama.cpp's| over its top-20 within TOL
   greedy_*    greedy tokens identical until the first step where llama.cpp's own top-2
               margin is below EPS (a near tie, decided by noise); reported with the
               number of identical tokens and llama.cpp's own flash-path agreement
@@ -36,6 +37,7 @@ import numpy as np
 
 TOL_FACTOR = 2.0   # times llama.cpp's own flash-vs-default spread on the same prompt
 EPS_ABS = 1.0      # top-2 margin (logits) below which the top-1 choice is noise
+POS0_TOL = 1e-3    # position 0: no attention noise (see below); float summation order only
 GREEDY_MIN = 32
 PPL_REL = 0.005     # or 1.5x llama.cpp's own spread between its paths, if that is larger
 
@@ -77,13 +79,17 @@ def main():
         confident = g["margin"] > EPS_ABS
         top1_ok = ours.argmax(axis=1) == g["top_ids"][:, 0]
         top1_all = float(top1_ok.mean())
-        ok = bool(top1_ok[confident].all()) and float(diff.max()) <= tol
+        # Position 0 attends only to itself (softmax of one score is exactly 1), so no
+        # f16 rounding of scores or probabilities can differ there: everything else
+        # (embedding, norms, activation rounding, matmuls, GELU, LM head) must agree tightly.
+        pos0 = float(diff[0].max())
+        ok = bool(top1_ok[confident].all()) and float(diff.max()) <= tol and pos0 <= POS0_TOL
         name = npz.stem
-        detail = (f"{len(tokens)} positions: max|dlogit| {diff.max():.3f} (median {np.median(diff.max(axis=1)):.3f}, "
+        detail = (f"{len(tokens)} positions: position 0 max|dlogit| {pos0:.2e} (tol {POS0_TOL}); max|dlogit| {diff.max():.3f} (median {np.median(diff.max(axis=1)):.3f}, "
                   f"tol {tol:.3f}); top-1 {top1_ok[confident].sum()}/{confident.sum()} where margin>{EPS_ABS}, "
                   f"{top1_all:.3f} overall; llama.cpp self-spread {g['llama_fa_spread'].max():.3f}")
         results.append((name, ok, detail))
-        report["checks"][name] = {"positions": len(tokens), "max_abs_dlogit": float(diff.max()),
+        report["checks"][name] = {"positions": len(tokens), "pos0_max_abs_dlogit": pos0, "max_abs_dlogit": float(diff.max()),
                                   "median_max_dlogit": float(np.median(diff.max(axis=1))), "tolerance": tol,
                                   "top1_confident": f"{int(top1_ok[confident].sum())}/{int(confident.sum())}",
                                   "top1_all": top1_all, "llama_self_spread": float(g["llama_fa_spread"].max())}
