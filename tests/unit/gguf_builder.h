@@ -14,12 +14,17 @@ public:
 
     template <class T>
     static void put(std::vector<uint8_t>& out, T v) {
-        const auto* p = reinterpret_cast<const uint8_t*>(&v);
-        out.insert(out.end(), p, p + sizeof v);
+        append(out, &v, sizeof v);
     }
     static void put_str(std::vector<uint8_t>& out, std::string_view s) {
         put<uint64_t>(out, s.size());
-        out.insert(out.end(), s.begin(), s.end());
+        append(out, s.data(), s.size());
+    }
+    // resize + memcpy rather than insert(): GCC 12 misreads inlined inserts as overflows.
+    static void append(std::vector<uint8_t>& out, const void* p, size_t n) {
+        const size_t at = out.size();
+        out.resize(at + n);
+        if (n) std::memcpy(out.data() + at, p, n);
     }
 
     template <class T>
@@ -61,22 +66,23 @@ public:
         put<uint32_t>(info_, static_cast<uint32_t>(ne.size()));
         for (int64_t d : ne) put<int64_t>(info_, d);
         put<uint32_t>(info_, type);
-        while (data_.size() % alignment_) data_.push_back(0);
+        data_.resize((data_.size() + alignment_ - 1) / alignment_ * alignment_, 0);
         put<uint64_t>(info_, data_.size());
-        data_.insert(data_.end(), data.begin(), data.end());
+        append(data_, data.data(), data.size());
         ++n_tensors_;
         return *this;
     }
 
     std::vector<uint8_t> build(uint32_t version = 3) const {
-        std::vector<uint8_t> out = {'G', 'G', 'U', 'F'};
+        std::vector<uint8_t> out;
+        append(out, "GGUF", 4);
         put<uint32_t>(out, version);
         put<uint64_t>(out, n_tensors_);
         put<uint64_t>(out, n_kv_);
-        out.insert(out.end(), kv_.begin(), kv_.end());
-        out.insert(out.end(), info_.begin(), info_.end());
-        while (out.size() % alignment_) out.push_back(0);
-        out.insert(out.end(), data_.begin(), data_.end());
+        append(out, kv_.data(), kv_.size());
+        append(out, info_.data(), info_.size());
+        out.resize((out.size() + alignment_ - 1) / alignment_ * alignment_, 0);
+        append(out, data_.data(), data_.size());
         return out;
     }
 
