@@ -135,6 +135,7 @@ def main():
     ap.add_argument("--ppl-windows", type=int, default=0, help="0: every whole window of the text")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--n-greedy", type=int, default=64)
+    ap.add_argument("--greedy-prompts", type=int, default=len(GREEDY_PROMPTS), help="use the first N greedy prompts")
     ap.add_argument("--long-tokens", type=int, default=1100, help="length of the long prompt (> 512 wraps the window)")
     ap.add_argument("--quick", action="store_true", help="prompt logits only (for the 1B-shaped random models)")
     args = ap.parse_args()
@@ -181,7 +182,7 @@ def main():
 
     if not args.quick:
         greedy = []
-        for name, text, special in GREEDY_PROMPTS:
+        for name, text, special in GREEDY_PROMPTS[:args.greedy_prompts]:
             ids = llm.tokenize(text.encode(), add_bos=True, special=special)
             out, margins = greedy_run(llm, ids, args.n_greedy)
             alt, _ = greedy_run(llm_fa, ids, args.n_greedy)
