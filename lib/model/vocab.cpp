@@ -20,6 +20,19 @@ size_t utf8_len(uint8_t lead) {
     return 1;
 }
 
+// The byte a "<0xXX>" token names, or -1 for any other text.
+int hex_byte(std::string_view t) {
+    if (t.size() != 6 || t.substr(0, 3) != "<0x" || t[5] != '>') return -1;
+    auto nibble = [](char c) {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        return -1;
+    };
+    const int hi = nibble(t[3]), lo = nibble(t[4]);
+    return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
+}
+
 std::string replace_all(std::string_view s, std::string_view from, std::string_view to) {
     std::string out;
     size_t start = 0, pos;
@@ -244,9 +257,8 @@ std::string Vocab::token_to_piece(TokenId id, bool special) const {
         case TokenType::normal: return replace_all(t, kSpaceMark, " ");
         case TokenType::user_defined: return std::string(t);
         case TokenType::byte: {
-            // "<0xXX>"
-            if (t.size() == 6 && t.substr(0, 3) == "<0x") return std::string(1, static_cast<char>(std::stoi(std::string(t.substr(3, 2)), nullptr, 16)));
-            return std::string(t);
+            const int byte = hex_byte(t);  // "<0xXX>"
+            return byte >= 0 ? std::string(1, static_cast<char>(byte)) : std::string(t);
         }
         default: return special ? std::string(t) : std::string();
     }

@@ -25,6 +25,14 @@ int main(int argc, char** argv) {
     CHECK(strcmp(gmg_status_name(GMG_ERR_INVALID_FILE), "GMG_ERR_INVALID_FILE") == 0);
     CHECK(strcmp(gmg_status_name((gmg_status)99), "GMG_ERR_UNKNOWN_STATUS") == 0);
 
+    /* a well-formed GGUF that is not a complete Gemma3 model */
+    {
+        gmg_model* m = NULL;
+        CHECK(gmg_model_load(argv[1], NULL, &m) == GMG_ERR_INVALID_FILE && m == NULL);
+        CHECK(strstr(gmg_last_error(), "token_embd.weight") != NULL); /* names what is missing */
+        CHECK(gmg_model_load(argv[2], NULL, &m) == GMG_ERR_INVALID_FILE && m == NULL);
+    }
+
     /* misuse */
     CHECK(gmg_gguf_open(NULL, &f) == GMG_ERR_INVALID_ARGUMENT && has_message());
     CHECK(gmg_gguf_open(argv[1], NULL) == GMG_ERR_INVALID_ARGUMENT);
