@@ -18,11 +18,11 @@ report=$work/report.md
 echo "| model | type | check | result |" > "$report"
 echo "|---|---|---|---|" >> "$report"
 status=0
-run_check() {  # NAME GGUF GOLDEN_DIR
+run_check() {  # NAME GGUF GOLDEN_DIR (not in a subshell: it sets $status)
     if "$root/.venv/bin/python" "$root/tests/golden/check_goldens.py" "$build" "$2" "$3" --threads 2 \
             --report "$3/ours.json" > "$3/check.log" 2>&1; then :; else status=1; fi
     sed -E "s/^(ok  |FAIL) ([^:]+): (.*)$/| $1 | \2 | \1 \3 |/" "$3/check.log" | grep "^|" >> "$report" || true
-    tail -n 1 "$3/check.log"
+    echo "$1: $(tail -n 1 "$3/check.log")"
 }
 
 for type in Q8_0 Q6_K Q4_K_S IQ4_XS IQ3_XXS Q3_K_M BF16; do
@@ -31,7 +31,7 @@ for type in Q8_0 Q6_K Q4_K_S IQ4_XS IQ3_XXS Q3_K_M BF16; do
     [ -f "$out/model.gguf" ] || "$py" "$root/tests/golden/quantize.py" "$model" "$out/model.gguf" "$type"
     "$py" "$root/tests/golden/make_goldens.py" "$out/model.gguf" "$out" --long-tokens 600 --ppl-windows 2 \
         --greedy-prompts 4 --n-greedy 32 > "$out/make.log" 2>&1
-    echo "270M $type: $(run_check "270M $type" "$out/model.gguf" "$out")"
+    run_check "270M $type" "$out/model.gguf" "$out"
 done
 
 random=$work/random-1b-bf16.gguf
@@ -42,9 +42,10 @@ for type in IQ3_XXS IQ3_XS Q3_K_S Q3_K_M IQ4_XS Q4_K_S Q4_K_M Q5_K_S Q5_K_M Q6_K
     if [ "$type" = BF16 ]; then ln -sf "$random" "$out/model.gguf"
     elif [ ! -f "$out/model.gguf" ]; then "$py" "$root/tests/golden/quantize.py" "$random" "$out/model.gguf" "$type"; fi
     "$py" "$root/tests/golden/make_goldens.py" "$out/model.gguf" "$out" --quick > "$out/make.log" 2>&1
-    echo "1B-shape $type: $(run_check "1B $type" "$out/model.gguf" "$out")"
+    run_check "1B-shape $type" "$out/model.gguf" "$out"
     [ "$type" = BF16 ] || rm -f "$out/model.gguf"
 done
-echo "report: $report"
-cat "$report"
+"$root/.venv/bin/python" "$root/tests/golden/summarize_variants.py" "$work" > "$work/summary.md"
+echo "report: $report, summary: $work/summary.md"
+cat "$work/summary.md"
 exit $status
