@@ -93,6 +93,19 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+// One user turn of the chat template, ending with the model's turn opener.
+std::string user_turn(const std::string& content) {
+    const char* roles[] = {"user"};
+    const char* contents[] = {content.c_str()};
+    size_t len = 0;
+    const gmg_status sized = gmg_chat_format(roles, contents, 1, 1, nullptr, 0, &len);  // asks for the length
+    if (sized != GMG_ERR_BUFFER_TOO_SMALL) cli::check(kTool, sized);
+    std::string turn(len + 1, '\0');
+    cli::check(kTool, gmg_chat_format(roles, contents, 1, 1, turn.data(), turn.size(), &len));
+    turn.resize(len);
+    return turn;
+}
+
 // Decodes the prompt keeping every position's logits and writes them out.
 void dump_prompt_logits(gmg_context* ctx, gmg_model* model, const Args& a, const std::string& text) {
     std::vector<gmg_token> ids(text.size() + 2);
@@ -125,12 +138,7 @@ void interactive(gmg_context* ctx, const Args& a) {
     while (true) {
         std::fprintf(stderr, "\n> ");
         if (!std::getline(std::cin, line) || line.empty()) break;
-        const char* roles[] = {"user"};
-        const char* contents[] = {line.c_str()};
-        std::string turn(4096 + line.size() * 2, '\0');
-        size_t len = 0;
-        cli::check(kTool, gmg_chat_format(roles, contents, 1, 1, turn.data(), turn.size(), &len));
-        turn.resize(len);
+        std::string turn = user_turn(line);
         // The model's end-of-turn token ends generation without entering the cache: close its turn.
         if (!first) turn = "<end_of_turn>\n" + turn;
         first = false;
@@ -186,14 +194,7 @@ int main(int argc, char** argv) {
     gp.sampler = a.sampler;
     const auto t0 = std::chrono::steady_clock::now();
     if (!a.dump_logits.empty()) {
-        if (a.chat) {
-            const char* roles[] = {"user"};
-            const char* contents[] = {text.c_str()};
-            std::string buf(text.size() * 2 + 4096, '\0');
-            size_t len = 0;
-            cli::check(kTool, gmg_chat_format(roles, contents, 1, 1, buf.data(), buf.size(), &len));
-            text = buf.substr(0, len);
-        }
+        if (a.chat) text = user_turn(text);
         dump_prompt_logits(ctx, model, a, text);
         text.clear();  // generation continues from the dumped prompt
     }

@@ -43,6 +43,10 @@ Status Session::generate(std::span<const TokenId> prompt, const GenerateOptions&
     Sampler sampler(options.sampler);
     Utf8Stream stream;
     const int64_t limit = options.n_predict < 0 ? ctx_->n_ctx() : options.n_predict;
+    auto flush = [&] {  // an unfinished UTF-8 character at the very end still goes out
+        const std::string rest = stream.flush();
+        if (!rest.empty()) on_piece(rest);
+    };
     for (int64_t i = 0; i < limit; ++i) {
         const TokenId tok = sampler.sample({logits(-1), static_cast<size_t>(ctx_->n_vocab())}, history_);
         if (vocab.is_eog(tok)) break;
@@ -51,14 +55,12 @@ Status Session::generate(std::span<const TokenId> prompt, const GenerateOptions&
         if (!text.empty() && !on_piece(text)) return Status::success();
         if (i + 1 == limit) break;
         if (ctx_->n_past() >= ctx_->n_ctx()) {
-            const std::string rest = stream.flush();
-            if (!rest.empty()) on_piece(rest);
+            flush();
             return {StatusCode::context_full, fmt::format("generate: the context of {} positions is full", ctx_->n_ctx())};
         }
         if (Status s = decode({&tok, 1}, false); !s.ok()) return s;
     }
-    const std::string rest = stream.flush();
-    if (!rest.empty()) on_piece(rest);
+    flush();
     return Status::success();
 }
 
