@@ -171,7 +171,8 @@ typedef struct gmg_sampler_params {
 GMG_API void gmg_sampler_params_init(gmg_sampler_params* params);
 
 /* Samples from the last token's logits of the last decode, penalising the
- * context's own token history. */
+ * context's own token history. The context keeps the random stream between
+ * calls (successive draws are independent); a new seed or a reset restarts it. */
 GMG_API gmg_status gmg_sample(gmg_context* ctx, const gmg_sampler_params* params, gmg_token* out);
 
 /* Receives each piece of generated text, always whole UTF-8 characters.

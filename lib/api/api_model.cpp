@@ -18,6 +18,9 @@ struct gmg_model {
 struct gmg_context {
     const gmg_model* owner;
     std::unique_ptr<gmg::Session> session;
+    // gmg_sample's random stream: kept across calls so that successive draws are
+    // independent; restarted by a new seed or a reset.
+    std::unique_ptr<gmg::Sampler> sampler;
 };
 
 using gmg::api::fail;
@@ -198,7 +201,7 @@ gmg_status gmg_context_create(const gmg_model* model, const gmg_context_params* 
         opt.n_threads = p.n_threads;
         std::unique_ptr<gmg::Gemma3Context> ctx;
         if (gmg_status s = report(gmg::Gemma3Context::create(*model->model, opt, &ctx)); s != GMG_OK) return s;
-        *out = new gmg_context{model, std::make_unique<gmg::Session>(std::move(ctx))};
+        *out = new gmg_context{model, std::make_unique<gmg::Session>(std::move(ctx)), nullptr};
         return GMG_OK;
     });
 }
@@ -225,6 +228,7 @@ gmg_status gmg_context_reset(gmg_context* ctx) {
     return guarded("gmg_context_reset", [&] {
         if (!ctx) return fail(GMG_ERR_INVALID_ARGUMENT, "gmg_context_reset: ctx is NULL");
         ctx->session->reset();
+        ctx->sampler.reset();
         return GMG_OK;
     });
 }
@@ -279,8 +283,10 @@ gmg_status gmg_sample(gmg_context* ctx, const gmg_sampler_params* params, gmg_to
         std::memcpy(&p, params, params->struct_size);
         const float* logits = ctx->session->logits(-1);
         if (!logits) return fail(GMG_ERR_INVALID_ARGUMENT, "gmg_sample: decode something first");
-        gmg::Sampler sampler(to_cpp(p));
-        *out = sampler.sample({logits, static_cast<size_t>(ctx->session->context().n_vocab())}, ctx->session->history());
+        const gmg::SamplerParams sp = to_cpp(p);
+        if (!ctx->sampler || ctx->sampler->params().seed != sp.seed) ctx->sampler = std::make_unique<gmg::Sampler>(sp);
+        ctx->sampler->set_params(sp);
+        *out = ctx->sampler->sample({logits, static_cast<size_t>(ctx->session->context().n_vocab())}, ctx->session->history());
         return GMG_OK;
     });
 }

@@ -25,6 +25,9 @@ struct SamplerParams {
 class Sampler {
 public:
     explicit Sampler(const SamplerParams& p);
+    // New filter settings; the random stream goes on where it was.
+    void set_params(const SamplerParams& p) { p_ = p; }
+    const SamplerParams& params() const { return p_; }
     // history: the tokens so far (prompt and generated), for the penalties.
     TokenId sample(std::span<const float> logits, std::span<const TokenId> history);
 

@@ -94,6 +94,28 @@ int main(int argc, char** argv) {
     CHECK(gmg_context_truncate(ctx, 1) == GMG_OK);
     CHECK(gmg_context_n_past(ctx, &n_past) == GMG_OK && n_past == 1);
 
+    /* gmg_sample keeps its random stream: repeated draws from the same logits vary,
+     * and a reset with the same seed replays them */
+    {
+        gmg_sampler_params sp;
+        gmg_token first[16], again[16];
+        int distinct = 0, same = 1, k;
+        gmg_sampler_params_init(&sp);
+        sp.temperature = 5.0f;
+        sp.top_k = 0;
+        sp.top_p = 1.0f;
+        sp.min_p = 0.0f;
+        sp.seed = 9;
+        CHECK(gmg_context_reset(ctx) == GMG_OK && gmg_decode(ctx, toks, 3, 0) == GMG_OK);
+        for (k = 0; k < 16; ++k) CHECK(gmg_sample(ctx, &sp, &first[k]) == GMG_OK);
+        for (k = 1; k < 16; ++k) distinct += first[k] != first[0];
+        CHECK(distinct > 0);
+        CHECK(gmg_context_reset(ctx) == GMG_OK && gmg_decode(ctx, toks, 3, 0) == GMG_OK);
+        for (k = 0; k < 16; ++k) CHECK(gmg_sample(ctx, &sp, &again[k]) == GMG_OK);
+        for (k = 0; k < 16; ++k) same = same && first[k] == again[k];
+        CHECK(same);
+    }
+
     /* generation: the same seed gives the same text; the callback can stop it */
     gmg_generate_params_init(&gp);
     gp.n_predict = 12;
