@@ -1,7 +1,5 @@
 #include "lib/model/gemma3_model.h"
 
-#include <omp.h>
-
 #include <fmt/format.h>
 
 #include "kernels/ref/dequantize.h"
@@ -20,27 +18,12 @@ Status find(const gguf::GgufFile& f, const std::string& name, const gguf::Tensor
     return Status::success();
 }
 
-// Decodes a whole tensor (all rows) into a dense row-major matrix, rows in parallel.
-Status dequantize_matrix(const gguf::TensorInfo& t, int n_threads, DenseMatrix* m) {
-    m->rows = static_cast<int64_t>(t.n_rows());
-    m->cols = t.ne[0];
-    m->data.resize(static_cast<size_t>(m->rows * m->cols));
-    bool ok = true;
-#pragma omp parallel for num_threads(n_threads) schedule(static) reduction(&& : ok)
-    for (int64_t r = 0; r < m->rows; ++r)
-        ok = ref::dequantize_row(t.type, t.data + r * t.row_bytes, m->row(r), m->cols) && ok;
-    if (!ok)
-        return {StatusCode::unsupported, fmt::format("cannot decode {} tensor '{}'", traits_of(t.type).name,
-                                                     std::string(t.name))};
-    return Status::success();
-}
-
-Status bind_matrix(const gguf::GgufFile& f, const std::string& name, int64_t ne0, int64_t ne1, int n_threads,
-                   Weight* w) {
+Status bind_matrix(const gguf::GgufFile& f, const std::string& name, int64_t ne0, int64_t ne1, Weight* w) {
     if (Status s = find(f, name, &w->tensor); !s.ok()) return s;
     const gguf::TensorInfo& t = *w->tensor;
     if (t.n_dims != 2 || t.ne[0] != ne0 || t.ne[1] != ne1) return shape_error(t, ne0, ne1);
-    return dequantize_matrix(t, n_threads, &w->f32);
+    w->view = {t.type, t.data, static_cast<size_t>(t.row_bytes), ne1, ne0};
+    return Status::success();
 }
 
 Status bind_vector(const gguf::GgufFile& f, const std::string& name, int64_t n, std::vector<float>* v) {
@@ -71,16 +54,15 @@ Status Gemma3Model::load(const std::string& path, const Options& options, std::u
         *out = std::move(m);
         return Status::success();
     }
-    const int n_threads = options.n_threads > 0 ? options.n_threads : omp_get_max_threads();
 
     m->token_embd_ = f.find_tensor("token_embd.weight");
     if (Status s = bind_vector(f, "output_norm.weight", c.n_embd, &m->output_norm_); !s.ok()) return in_file(s);
     if (f.find_tensor("output.weight")) {  // fine-tunes may ship an untied head
-        if (Status s = bind_matrix(f, "output.weight", c.n_embd, c.n_vocab, n_threads, &m->output_weight_); !s.ok())
+        if (Status s = bind_matrix(f, "output.weight", c.n_embd, c.n_vocab, &m->output_weight_); !s.ok())
             return in_file(s);
         m->lm_head_ = &m->output_weight_;
     } else {
-        if (Status s = bind_matrix(f, "token_embd.weight", c.n_embd, c.n_vocab, n_threads, &m->embd_weight_); !s.ok())
+        if (Status s = bind_matrix(f, "token_embd.weight", c.n_embd, c.n_vocab, &m->embd_weight_); !s.ok())
             return in_file(s);
         m->lm_head_ = &m->embd_weight_;
     }
@@ -93,7 +75,7 @@ Status Gemma3Model::load(const std::string& path, const Options& options, std::u
             if (s.ok()) s = bind_vector(f, p + name, n, v);
         };
         auto mat = [&](const char* name, int64_t ne0, int64_t ne1, Weight* w) {
-            if (s.ok()) s = bind_matrix(f, p + name, ne0, ne1, n_threads, w);
+            if (s.ok()) s = bind_matrix(f, p + name, ne0, ne1, w);
         };
         vec("attn_norm.weight", c.n_embd, &L.attn_norm);
         mat("attn_q.weight", c.n_embd, c.q_dim(), &L.wq);

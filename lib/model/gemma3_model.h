@@ -9,15 +9,15 @@
 #include "lib/gguf/gguf_file.h"
 #include "lib/model/gemma3_config.h"
 #include "lib/model/vocab.h"
-#include "lib/runtime/dense_matrix.h"
+#include "kernels/cpu/matmul.h"
 
 namespace gmg {
 
-// One weight matrix: the tensor as stored, plus its float32 copy used by the
-// reference path (rows x cols = ne[1] x ne[0], row-major).
+// One weight matrix, used where it lies in the mapped file (rows x cols =
+// ne[1] x ne[0], row-major in its block format): no decoded copy is kept.
 struct Weight {
     const gguf::TensorInfo* tensor = nullptr;
-    DenseMatrix f32;
+    cpu::WeightView view;
 };
 
 struct Gemma3Layer {
@@ -37,7 +37,7 @@ struct Gemma3Layer {
 class Gemma3Model {
 public:
     struct Options {
-        int n_threads = 0;  // 0: all cores, for dequantizing weights at load
+        int n_threads = 0;  // unused since weights stay mapped; kept for API stability
         bool vocab_only = false;  // metadata and vocabulary only: enough to tokenize
     };
     static Status load(const std::string& path, const Options& options, std::unique_ptr<Gemma3Model>* out);

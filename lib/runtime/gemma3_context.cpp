@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "kernels/common/half.h"
+#include "kernels/cpu/attention.h"
 #include "kernels/ref/dequantize.h"
 #include "lib/runtime/reference_ops.h"
 
@@ -16,24 +17,30 @@ namespace {
 
 using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
-// y (n, w.rows) = x (n, w.cols) . w^T, with x first rounded as llama.cpp rounds
-// the activations for w's type. Every product of a decoded weight and a
-// rounded activation is exact in double, and so is their sum to within far
-// less than a float ulp: our result is the exactly rounded dot product, and
-// what remains between us and llama.cpp is only llama.cpp's own float
-// rounding. Output columns are split across threads.
-void matmul(const Weight& w, const float* x, int64_t n, float* y, std::vector<float>& xq, int n_threads) {
-    const int64_t K = w.f32.cols, N = w.f32.rows;
-    xq.assign(x, x + n * K);
-    for (int64_t t = 0; t < n; ++t) ops::round_activation_for(w.tensor->type, xq.data() + t * K, K);
+// The reference product: y (n, w.rows) = x (n, w.cols) . w^T, x first rounded
+// as llama.cpp rounds the activations for w's type. Every product of a decoded
+// weight and a rounded activation is exact in double, and so is their sum to
+// within far less than a float ulp: the exactly rounded dot product. Weight
+// rows are decoded chunk by chunk, in parallel.
+void reference_matmul(const Weight& w, const float* x, int64_t n, float* y, int n_threads) {
+    const int64_t K = w.view.cols, N = w.view.rows;
+    std::vector<float> xq(x, x + n * K);
+    for (int64_t t = 0; t < n; ++t) ops::round_activation_for(w.view.type, xq.data() + t * K, K);
     const Eigen::MatrixXd X = Eigen::Map<const RowMatrix>(xq.data(), n, K).cast<double>();
     Eigen::Map<RowMatrix> Y(y, n, N);
     const int64_t chunk = 256;
-#pragma omp parallel for num_threads(n_threads) schedule(dynamic, 1)
-    for (int64_t r0 = 0; r0 < N; r0 += chunk) {
-        const int64_t rows = std::min<int64_t>(chunk, N - r0);
-        const Eigen::MatrixXd W = Eigen::Map<const RowMatrix>(w.f32.row(r0), rows, K).cast<double>();
-        Y.middleCols(r0, rows) = (X * W.transpose()).cast<float>();
+#pragma omp parallel num_threads(n_threads)
+    {
+        RowMatrix rows_f32;
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t r0 = 0; r0 < N; r0 += chunk) {
+            const int64_t rows = std::min<int64_t>(chunk, N - r0);
+            rows_f32.resize(rows, K);
+            for (int64_t r = 0; r < rows; ++r)
+                ref::dequantize_row(w.view.type, w.view.data + static_cast<size_t>(r0 + r) * w.view.row_bytes,
+                                    rows_f32.data() + r * K, K);
+            Y.middleCols(r0, rows) = (X * rows_f32.cast<double>().transpose()).cast<float>();
+        }
     }
 }
 
@@ -45,6 +52,10 @@ Gemma3Context::Gemma3Context(const Gemma3Model& m, const Options& o)
       n_ctx_(o.n_ctx > 0 ? o.n_ctx : m.config().n_ctx_train),
       n_batch_(o.n_batch),
       n_threads_(o.n_threads > 0 ? o.n_threads : omp_get_max_threads()),
+      reference_(o.reference),
+      isa_(o.reference ? cpu::Isa::scalar
+                       : o.isa ? std::min(*o.isa, cpu::detected_isa())
+                               : cpu::active_isa()),
       cache_(m.config(), n_ctx_, n_batch_) {
     const size_t B = static_cast<size_t>(n_batch_);
     x_.resize(B * cfg_.n_embd);
@@ -131,9 +142,10 @@ void Gemma3Context::forward_batch(const TokenId* tokens, int64_t n, bool all_log
         const float freq_scale = global ? c.rope_freq_scale_global : 1.0f;
 
         for (int64_t t = 0; t < n; ++t) ops::rms_norm(x_.data() + t * E, L.attn_norm.data(), h_.data() + t * E, E, c.rms_eps);
-        matmul(L.wq, h_.data(), n, q_.data(), act_in_, n_threads_);
-        matmul(L.wk, h_.data(), n, k_.data(), act_in_, n_threads_);
-        matmul(L.wv, h_.data(), n, v_.data(), act_in_, n_threads_);
+        set_input(h_.data(), n, E);
+        project(L.wq, q_.data());
+        project(L.wk, k_.data());
+        project(L.wv, v_.data());
         for (int64_t t = 0; t < n; ++t) {
             for (int64_t hd = 0; hd < c.n_head; ++hd) {
                 float* qh = q_.data() + t * Q + hd * D;
@@ -154,13 +166,16 @@ void Gemma3Context::forward_batch(const TokenId* tokens, int64_t n, bool all_log
             }
         }
         attention(il, n, pos0);
-        matmul(L.wo, attn_.data(), n, proj_.data(), act_in_, n_threads_);
+        set_input(attn_.data(), n, Q);
+        project(L.wo, proj_.data());
         add_post_normed(L.post_attn_norm, n);
         for (int64_t t = 0; t < n; ++t) ops::rms_norm(x_.data() + t * E, L.ffn_norm.data(), h_.data() + t * E, E, c.rms_eps);
-        matmul(L.gate, h_.data(), n, gate_.data(), act_in_, n_threads_);
-        matmul(L.up, h_.data(), n, up_.data(), act_in_, n_threads_);
+        set_input(h_.data(), n, E);
+        project(L.gate, gate_.data());
+        project(L.up, up_.data());
         for (int64_t t = 0; t < n; ++t) ops::geglu(gate_.data() + t * F, up_.data() + t * F, gate_.data() + t * F, F);
-        matmul(L.down, gate_.data(), n, proj_.data(), act_in_, n_threads_);
+        set_input(gate_.data(), n, F);
+        project(L.down, proj_.data());
         add_post_normed(L.post_ffw_norm, n);
     }
     if (!logits) return;
@@ -169,11 +184,23 @@ void Gemma3Context::forward_batch(const TokenId* tokens, int64_t n, bool all_log
     const int64_t m = n - first;
     for (int64_t t = 0; t < m; ++t)
         ops::rms_norm(x_.data() + (first + t) * E, model_.output_norm().data(), h_.data() + t * E, E, c.rms_eps);
-    matmul(model_.lm_head(), h_.data(), m, logits, act_in_, n_threads_);
+    set_input(h_.data(), m, E);
+    project(model_.lm_head(), logits);
     if (c.final_logit_softcap > 0.0f) {
         const float cap = c.final_logit_softcap;
         for (int64_t i = 0; i < m * c.n_vocab; ++i) logits[i] = cap * std::tanh(logits[i] / cap);
     }
+}
+
+void Gemma3Context::set_input(const float* x, int64_t n, int64_t k) {
+    input_x_ = x;
+    input_n_ = n;
+    if (!reference_) input_.reset(x, n, k, isa_, n_threads_);
+}
+
+void Gemma3Context::project(const Weight& w, float* y) {
+    if (reference_) return reference_matmul(w, input_x_, input_n_, y, n_threads_);
+    cpu::matmul(w.view, input_.get(w.view.type), input_n_, y, w.view.rows, isa_, n_threads_);
 }
 
 // Gemma's sandwich norm: x += rmsnorm(proj) * w, for each of n tokens.
@@ -191,6 +218,27 @@ void Gemma3Context::add_post_normed(const std::vector<float>& w, int64_t n) {
 // with llama.cpp's non-flash roundings: q and the probabilities go through f16.
 void Gemma3Context::attention(int64_t il, int64_t n, int64_t pos0) {
     const Gemma3Config& c = cfg_;
+    if (!reference_) {
+        const int64_t Q = c.q_dim(), KV = c.kv_dim(), D = c.head_dim, group = c.n_head / c.n_head_kv;
+        const bool global = c.is_global(il);
+#pragma omp parallel num_threads(n_threads_)
+        {
+            std::vector<float> scratch;
+#pragma omp for schedule(dynamic, 1) collapse(2)
+            for (int64_t t = 0; t < n; ++t) {
+                for (int64_t hd = 0; hd < c.n_head; ++hd) {
+                    const int64_t p = pos0 + t;
+                    const int64_t lo = global ? 0 : std::max<int64_t>(0, p - c.sliding_window + 1);
+                    const int64_t kvh = hd / group;
+                    scratch.resize(static_cast<size_t>(p - lo + 1));
+                    const cpu::KvRows rows{cache_.k(il, 0) + kvh * D, cache_.v(il, 0) + kvh * D, cache_.capacity(il), KV};
+                    cpu::attend_head(q_.data() + t * Q + hd * D, D, rows, lo, p, scratch.data(),
+                                     attn_.data() + t * Q + hd * D, isa_);
+                }
+            }
+        }
+        return;
+    }
     const int64_t Q = c.q_dim(), D = c.head_dim, group = c.n_head / c.n_head_kv;
     const bool global = c.is_global(il);
 #pragma omp parallel num_threads(n_threads_)

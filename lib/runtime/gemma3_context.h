@@ -2,11 +2,13 @@
 // buffers and the number of positions already evaluated. One thread at a time.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
 #include "lib/model/gemma3_model.h"
 #include "lib/runtime/kv_cache.h"
+#include "lib/runtime/prepared_input.h"
 
 namespace gmg {
 
@@ -16,6 +18,11 @@ public:
         int64_t n_ctx = 4096;   // 0: the model's training context
         int64_t n_batch = 512;  // tokens per forward step (longer inputs are split)
         int n_threads = 0;      // 0: all cores
+        // The oracle path: every weight row decoded by the reference decoders and
+        // multiplied in double (Eigen), attention summed in double. For tests.
+        bool reference = false;
+        // Kernels of this ISA instead of cpu::active_isa() (capped at what the CPU has).
+        std::optional<cpu::Isa> isa;
     };
     static Status create(const Gemma3Model& model, const Options& options, std::unique_ptr<Gemma3Context>* out);
 
@@ -27,6 +34,7 @@ public:
     int64_t n_past() const { return n_past_; }
     int64_t n_ctx() const { return n_ctx_; }
     int64_t n_vocab() const { return cfg_.n_vocab; }
+    cpu::Isa isa() const { return isa_; }
     const Gemma3Model& model() const { return model_; }
     uint64_t cache_bytes() const { return cache_.bytes(); }
     void reset() { n_past_ = 0; }
@@ -39,11 +47,18 @@ private:
     void forward_batch(const TokenId* tokens, int64_t n, bool all_logits, float* logits);
     void attention(int64_t il, int64_t n, int64_t pos0);
     void add_post_normed(const std::vector<float>& norm, int64_t n);
+    void set_input(const float* x, int64_t n, int64_t k);  // the rows the next project() calls read
+    void project(const Weight& w, float* y);                  // y (n, w.rows) = input . w^T
 
     const Gemma3Model& model_;
     const Gemma3Config& cfg_;
     int64_t n_ctx_, n_batch_;
     int n_threads_;
+    bool reference_;
+    cpu::Isa isa_;
+    PreparedInput input_;
+    const float* input_x_ = nullptr;
+    int64_t input_n_ = 0;
     int64_t n_past_ = 0;
     KvCache cache_;
     // Scratch, sized for n_batch tokens: (tokens, width) row-major.

@@ -5,6 +5,7 @@
 
 #include "kernels/common/block_formats.h"
 #include "kernels/common/half.h"
+#include "kernels/cpu/matmul.h"
 #include "kernels/ref/dequantize.h"
 #include "kernels/ref/quantize_activations.h"
 
@@ -50,31 +51,6 @@ const std::vector<uint16_t>& gelu_table() {
     return table;
 }
 
-enum class ActivationKind { none, f16, bf16, q8_0, q8_1, q8_K };
-
-// llama.cpp's vec_dot_type for each weight type (ggml-cpu type_traits_cpu).
-ActivationKind activation_kind(GgmlType w) {
-    switch (w) {
-        case GgmlType::F32: return ActivationKind::none;
-        case GgmlType::F16: return ActivationKind::f16;
-        case GgmlType::BF16: return ActivationKind::bf16;
-        case GgmlType::Q4_0: case GgmlType::Q5_0: case GgmlType::Q8_0: case GgmlType::IQ4_NL: case GgmlType::MXFP4:
-            return ActivationKind::q8_0;
-        case GgmlType::Q4_1: case GgmlType::Q5_1: return ActivationKind::q8_1;
-        default: return ActivationKind::q8_K;
-    }
-}
-
-// x -> blocks -> x, in place. Rows that are not whole blocks stay as they are
-// (llama.cpp would not pair such a weight with this activation type either).
-template <class Block, int kBlockElems, class Quantize, class Dequantize>
-void round_trip(float* x, int64_t n, Quantize quantize, Dequantize dequantize) {
-    if (n % kBlockElems) return;
-    std::vector<Block> q(static_cast<size_t>(n / kBlockElems));
-    quantize(x, q.data(), n);
-    dequantize(q.data(), x, n);
-}
-
 }  // namespace
 
 void geglu(const float* gate, const float* up, float* y, int64_t n) {
@@ -89,23 +65,7 @@ void geglu(const float* gate, const float* up, float* y, int64_t n) {
 
 float round_f16(float x) { return f16_to_f32(f32_to_f16(x)); }
 
-void round_activation_for(GgmlType weight, float* x, int64_t n) {
-    switch (activation_kind(weight)) {
-        case ActivationKind::none: return;
-        case ActivationKind::f16:
-            for (int64_t i = 0; i < n; ++i) x[i] = round_f16(x[i]);
-            return;
-        case ActivationKind::bf16:
-            for (int64_t i = 0; i < n; ++i) x[i] = bf16_to_f32(f32_to_bf16(x[i]));
-            return;
-        case ActivationKind::q8_0:  // with the rounding of llama.cpp's x86 path
-            return round_trip<block_q8_0, QK8_0>(x, n, ref::quantize_row_q8_0_x86, ref::dequantize_row_q8_0);
-        case ActivationKind::q8_1:
-            return round_trip<block_q8_1, QK8_1>(x, n, ref::quantize_row_q8_1, ref::dequantize_row_q8_1);
-        case ActivationKind::q8_K:
-            return round_trip<block_q8_K, QK_K>(x, n, ref::quantize_row_q8_K, ref::dequantize_row_q8_K);
-    }
-}
+void round_activation_for(GgmlType weight, float* x, int64_t n) { cpu::round_activations(weight, x, n); }
 
 void softmax(float* x, int64_t n) {
     float max = -INFINITY;

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Builds llama.cpp's llama-bench from the source that the llama-cpp-python
+# package carries (the same version as our goldens), into build-llama/.
+# Never committed; only for the side-by-side comparison in compare.sh.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+version=${LLAMA_CPP_PYTHON_VERSION:-0.3.36}
+out="$root/build-llama"
+if [[ -x "$out/bin/llama-bench" ]]; then echo "$out/bin/llama-bench"; exit 0; fi
+mkdir -p "$out/src"
+sdist="$out/src/llama_cpp_python-$version.tar.gz"
+if [[ ! -f "$sdist" ]]; then
+    python3 -m pip download -q --no-deps --no-binary :all: -d "$out/src" "llama-cpp-python==$version" >&2
+fi
+tar -xzf "$sdist" -C "$out/src"
+src="$out/src/llama_cpp_python-$version/vendor/llama.cpp"
+cmake -S "$src" -B "$out/cmake" -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON -DLLAMA_CURL=OFF \
+    -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_TOOLS=ON >&2
+cmake --build "$out/cmake" --target llama-bench -j "$(nproc)" >&2
+mkdir -p "$out/bin"
+cp "$out/cmake/bin/llama-bench" "$out/bin/"
+cp -P "$out"/cmake/bin/*.so* "$out/bin/" 2>/dev/null || true
+echo "$out/bin/llama-bench"

@@ -1,0 +1,39 @@
+// The per-ISA kernel tables behind matmul.h (internal to kernels/cpu).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/common/ggml_type.h"
+#include "kernels/cpu/cpu_features.h"
+
+namespace gmg::cpu {
+
+// y[c * ldy + r] = dot(weight row r, activation row c) for r < n_rows, c < n_cols.
+// Weight rows are `w_stride` bytes apart in their GGUF block format; activation
+// rows `a_stride` bytes apart in the weight's vec_dot_type; k elements per row.
+using DotTileFn = void (*)(int64_t k, const uint8_t* w, size_t w_stride, int64_t n_rows, const uint8_t* a,
+                           size_t a_stride, int64_t n_cols, float* y, int64_t ldy);
+using DotF32Fn = float (*)(const float* x, const float* y, int64_t n);
+using DotF16Fn = float (*)(const float* x, const uint16_t* y, int64_t n);        // x . f16 y
+using AxpyF16Fn = void (*)(float a, const uint16_t* x, float* y, int64_t n);     // y += a * f16 x
+
+inline constexpr int kMaxTypeId = 64;
+
+struct KernelSet {
+    DotTileFn tile[kMaxTypeId] = {};  // by weight type id; null: no kernel, use the generic path
+    DotF32Fn dot_f32 = nullptr;       // for the generic path (decoded weight row . f32 activations)
+    DotF16Fn dot_f16 = nullptr;       // attention over the f16 KV cache
+    AxpyF16Fn axpy_f16 = nullptr;
+    DotTileFn get(GgmlType t) const {
+        const auto id = static_cast<uint32_t>(t);
+        return id < kMaxTypeId ? tile[id] : nullptr;
+    }
+};
+
+const KernelSet& kernel_set(Isa isa);
+
+// Filled by the per-ISA translation units (the only files built with ISA flags).
+namespace avx2 { void fill(KernelSet* set); }
+namespace avx512 { void fill(KernelSet* set); }
+
+}  // namespace gmg::cpu

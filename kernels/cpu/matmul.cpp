@@ -1,0 +1,138 @@
+#include "kernels/cpu/matmul.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "kernels/common/half.h"
+#include "kernels/cpu/kernel_table.h"
+#include "kernels/cpu/vec_dot_type.h"
+#include "kernels/ref/dequantize.h"
+#include "kernels/ref/quantize_activations.h"
+
+namespace gmg::cpu {
+namespace {
+
+// Quantizes n floats into vec_dot_type blocks, with the rounding llama.cpp's
+// x86 CPU path uses for each (see quantize_activations.h).
+void quantize_row(GgmlType act, const float* x, uint8_t* out, int64_t k) {
+    switch (act) {
+        case GgmlType::Q8_0: return ref::quantize_row_q8_0_x86(x, reinterpret_cast<block_q8_0*>(out), k);
+        case GgmlType::Q8_1: return ref::quantize_row_q8_1(x, reinterpret_cast<block_q8_1*>(out), k);
+        case GgmlType::Q8_K: return ref::quantize_row_q8_K(x, reinterpret_cast<block_q8_K*>(out), k);
+        case GgmlType::F16: {
+            auto* h = reinterpret_cast<uint16_t*>(out);
+            for (int64_t i = 0; i < k; ++i) h[i] = f32_to_f16(x[i]);
+            return;
+        }
+        case GgmlType::BF16: {
+            auto* h = reinterpret_cast<uint16_t*>(out);
+            for (int64_t i = 0; i < k; ++i) h[i] = f32_to_bf16(x[i]);
+            return;
+        }
+        default: std::memcpy(out, x, static_cast<size_t>(k) * sizeof(float)); return;
+    }
+}
+
+double dot_double(const float* x, const float* y, int64_t n) {
+    double s = 0.0;
+    for (int64_t i = 0; i < n; ++i) s += static_cast<double>(x[i]) * static_cast<double>(y[i]);
+    return s;
+}
+
+// Decoded weight row . rounded f32 activations: any type the reference decoder knows.
+void generic_rows(const WeightView& w, const float* act, int64_t n, float* y, int64_t ldy, int64_t r0, int64_t r1,
+                  DotF32Fn dot) {
+    thread_local std::vector<float> row;
+    row.resize(static_cast<size_t>(w.cols));
+    for (int64_t r = r0; r < r1; ++r) {
+        ref::dequantize_row(w.type, w.data + static_cast<size_t>(r) * w.row_bytes, row.data(), w.cols);
+        for (int64_t c = 0; c < n; ++c) {
+            const float* a = act + c * w.cols;
+            y[c * ldy + r] = dot ? dot(row.data(), a, w.cols) : static_cast<float>(dot_double(row.data(), a, w.cols));
+        }
+    }
+}
+
+const KernelSet& kernels(Isa isa) { return kernel_set(isa); }
+
+}  // namespace
+
+const KernelSet& kernel_set(Isa isa) {
+    static const KernelSet sets[3] = {
+        KernelSet{},
+        [] { KernelSet s; avx2::fill(&s); return s; }(),
+        [] { KernelSet s; avx512::fill(&s); return s; }(),
+    };
+    return sets[static_cast<int>(isa)];
+}
+
+bool has_kernel(GgmlType weight, Isa isa) {
+    if (!row_bytes(vec_dot_type(weight), traits_of(weight).block_elems)) return false;
+    return kernels(isa).get(weight) != nullptr;
+}
+
+GgmlType prepared_type(GgmlType weight, Isa isa) {
+    return has_kernel(weight, isa) ? vec_dot_type(weight) : GgmlType::F32;
+}
+
+size_t prepared_row_bytes(GgmlType weight, int64_t k, Isa isa) {
+    const GgmlType act = prepared_type(weight, isa);
+    const auto bytes = row_bytes(act, k);
+    return bytes ? static_cast<size_t>(*bytes) : static_cast<size_t>(k) * sizeof(float);
+}
+
+void round_activations(GgmlType weight, float* x, int64_t n) {
+    const GgmlType act = vec_dot_type(weight);
+    if (act == GgmlType::F32) return;
+    const auto bytes = row_bytes(act, n);
+    if (!bytes) return;  // not whole blocks: llama.cpp would not pair these either
+    std::vector<uint8_t> q(static_cast<size_t>(*bytes));
+    quantize_row(act, x, q.data(), n);
+    ref::dequantize_row(act, q.data(), x, n);
+}
+
+void prepare_activations(GgmlType weight, Isa isa, const float* x, int64_t n, int64_t k, uint8_t* out) {
+    const size_t stride = prepared_row_bytes(weight, k, isa);
+    const bool kernel = has_kernel(weight, isa);
+    for (int64_t c = 0; c < n; ++c) {
+        uint8_t* dst = out + static_cast<size_t>(c) * stride;
+        if (kernel) {
+            quantize_row(vec_dot_type(weight), x + c * k, dst, k);
+        } else {
+            std::memcpy(dst, x + c * k, static_cast<size_t>(k) * sizeof(float));
+            round_activations(weight, reinterpret_cast<float*>(dst), k);
+        }
+    }
+}
+
+void matmul_rows(const WeightView& w, const uint8_t* prepared, int64_t n, float* y, int64_t ldy, int64_t r0,
+                 int64_t r1, Isa isa) {
+    if (r1 <= r0 || n <= 0) return;
+    const KernelSet& set = kernels(isa);
+    if (DotTileFn tile = has_kernel(w.type, isa) ? set.get(w.type) : nullptr) {
+        tile(w.cols, w.data + static_cast<size_t>(r0) * w.row_bytes, w.row_bytes, r1 - r0, prepared,
+             prepared_row_bytes(w.type, w.cols, isa), n, y + r0, ldy);
+        return;
+    }
+    generic_rows(w, reinterpret_cast<const float*>(prepared), n, y, ldy, r0, r1, set.dot_f32);
+}
+
+void matmul(const WeightView& w, const uint8_t* prepared, int64_t n, float* y, int64_t ldy, Isa isa, int n_threads) {
+    // Rows per thread in multiples of 8 keep each thread's output writes apart.
+    const int64_t min_rows_per_thread = 32;
+    const int threads = static_cast<int>(std::clamp<int64_t>(w.rows / min_rows_per_thread, 1, std::max(1, n_threads)));
+    if (threads == 1) return matmul_rows(w, prepared, n, y, ldy, 0, w.rows, isa);
+#pragma omp parallel num_threads(threads)
+    {
+        const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+        const int64_t per = (w.rows + nt - 1) / nt;
+        const int64_t span = (per + 7) / 8 * 8;
+        const int64_t r0 = std::min(w.rows, t * span), r1 = std::min(w.rows, r0 + span);
+        matmul_rows(w, prepared, n, y, ldy, r0, r1, isa);
+    }
+}
+
+}  // namespace gmg::cpu

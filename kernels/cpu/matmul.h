@@ -1,0 +1,47 @@
+// Quantized matrix products on the CPU: weights stay in their GGUF blocks (mapped
+// from the file), activations are prepared once per row in the weight's
+// vec_dot_type, and every output is a per-block scaled integer (or float) dot
+// product. One entry point for decode (n = 1: mat-vec) and prefill (n > 1:
+// several activation rows share each decoded weight block).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/common/ggml_type.h"
+#include "kernels/cpu/cpu_features.h"
+
+namespace gmg::cpu {
+
+// rows x cols weight matrix, row-major in its block format.
+struct WeightView {
+    GgmlType type = GgmlType::F32;
+    const uint8_t* data = nullptr;
+    size_t row_bytes = 0;
+    int64_t rows = 0, cols = 0;
+};
+
+// True when `isa` has a dedicated kernel for `weight`. Other types (and every
+// type at Isa::scalar) take the generic path: each weight row is decoded by the
+// reference decoder and dotted with activations rounded as vec_dot_type would round them.
+bool has_kernel(GgmlType weight, Isa isa);
+
+// The format activations are prepared in for `weight`: its vec_dot_type when a
+// kernel exists, else F32 (already rounded through vec_dot_type).
+GgmlType prepared_type(GgmlType weight, Isa isa);
+size_t prepared_row_bytes(GgmlType weight, int64_t k, Isa isa);
+
+// Prepares n rows of k floats (row-major) into out (n * prepared_row_bytes).
+void prepare_activations(GgmlType weight, Isa isa, const float* x, int64_t n, int64_t k, uint8_t* out);
+
+// Rounds a float row in place to the values vec_dot_type(weight) can hold
+// (quantize, then decode). Rows that are not whole blocks stay as they are.
+void round_activations(GgmlType weight, float* x, int64_t n);
+
+// y[c * ldy + r] = W[r] . act[c] for rows r0 <= r < r1 and c < n, on the calling thread.
+void matmul_rows(const WeightView& w, const uint8_t* prepared, int64_t n, float* y, int64_t ldy, int64_t r0,
+                 int64_t r1, Isa isa);
+
+// The same for every row, split across n_threads OpenMP threads in equal contiguous ranges.
+void matmul(const WeightView& w, const uint8_t* prepared, int64_t n, float* y, int64_t ldy, Isa isa, int n_threads);
+
+}  // namespace gmg::cpu

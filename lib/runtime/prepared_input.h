@@ -1,0 +1,31 @@
+// The activations of one matmul input, prepared (quantized) once per format and
+// shared by every weight that reads that input: q, k and v read the same normed
+// rows, as do gate and up. Invalidated by reset() when the input changes.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "kernels/cpu/matmul.h"
+
+namespace gmg {
+
+class PreparedInput {
+public:
+    void reset(const float* x, int64_t n, int64_t k, cpu::Isa isa, int n_threads);
+    // Rows prepared for `weight` (n rows of cpu::prepared_row_bytes(weight, k, isa)).
+    const uint8_t* get(GgmlType weight);
+
+private:
+    struct Entry {
+        GgmlType prepared, rounding;  // storage format, and vec_dot_type the values were rounded to
+        std::vector<uint8_t> bytes;
+        bool valid = false;
+    };
+    const float* x_ = nullptr;
+    int64_t n_ = 0, k_ = 0;
+    cpu::Isa isa_ = cpu::Isa::scalar;
+    int n_threads_ = 1;
+    std::vector<Entry> entries_;
+};
+
+}  // namespace gmg

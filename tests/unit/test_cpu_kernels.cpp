@@ -1,0 +1,257 @@
+// Every CPU dot-product kernel against the plain scalar reference, on random
+// blocks, for every ISA this machine has (and the lower ones it can be forced
+// to). The reference decodes the weight row and the prepared activation row
+// with the reference decoders (themselves bit-exact vs gguf-py) and sums in
+// double; a kernel may differ only by float rounding of its per-block sums.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstddef>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "kernels/common/block_formats.h"
+#include "kernels/common/half.h"
+#include "kernels/cpu/attention.h"
+#include "kernels/cpu/matmul.h"
+#include "kernels/cpu/vec_dot_type.h"
+#include "kernels/ref/dequantize.h"
+
+using gmg::GgmlType;
+using gmg::cpu::Isa;
+
+namespace {
+
+std::vector<Isa> isas_here() {
+    std::vector<Isa> out;
+    for (Isa i : {Isa::scalar, Isa::avx2, Isa::avx512})
+        if (static_cast<int>(i) <= static_cast<int>(gmg::cpu::detected_isa())) out.push_back(i);
+    return out;
+}
+
+uint16_t sane_half(std::mt19937& rng) {
+    std::uniform_real_distribution<float> u(0.002f, 0.05f);
+    return gmg::f32_to_f16(u(rng));
+}
+
+template <class Block>
+void set_half(uint8_t* block, size_t offset, uint16_t h) {
+    static_assert(sizeof(Block) > 0);
+    std::memcpy(block + offset, &h, 2);
+}
+
+// Random bytes for every block, then scale fields set to sane finite values:
+// the formats give meaning to every bit pattern of the quant fields, but a
+// random f16 scale can be inf or NaN.
+std::vector<uint8_t> random_rows(GgmlType t, int64_t rows, int64_t k, std::mt19937& rng) {
+    using namespace gmg;
+    const TypeTraits tr = traits_of(t);
+    const size_t row = static_cast<size_t>(*row_bytes(t, k));
+    std::vector<uint8_t> data(row * static_cast<size_t>(rows));
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    if (t == GgmlType::F32 || t == GgmlType::F16 || t == GgmlType::BF16) {
+        for (size_t i = 0; i < static_cast<size_t>(rows * k); ++i) {
+            const float v = normal(rng);
+            if (t == GgmlType::F32) std::memcpy(data.data() + 4 * i, &v, 4);
+            else {
+                const uint16_t h = t == GgmlType::F16 ? f32_to_f16(v) : f32_to_bf16(v);
+                std::memcpy(data.data() + 2 * i, &h, 2);
+            }
+        }
+        return data;
+    }
+    for (auto& b : data) b = static_cast<uint8_t>(rng());
+    const size_t nb = data.size() / tr.block_bytes;
+    for (size_t i = 0; i < nb; ++i) {
+        uint8_t* b = data.data() + i * tr.block_bytes;
+        auto half_at = [&](size_t off) { set_half<uint8_t>(b, off, sane_half(rng)); };
+        switch (t) {
+            case GgmlType::Q4_1: case GgmlType::Q5_1: case GgmlType::Q4_K: case GgmlType::Q5_K:
+                half_at(0); half_at(2); break;
+            case GgmlType::Q2_K: half_at(offsetof(block_q2_K, d)); half_at(offsetof(block_q2_K, dmin)); break;
+            case GgmlType::Q3_K: half_at(offsetof(block_q3_K, d)); break;
+            case GgmlType::Q6_K: half_at(offsetof(block_q6_K, d)); break;
+            case GgmlType::TQ1_0: half_at(offsetof(block_tq1_0, d)); break;
+            case GgmlType::TQ2_0: half_at(offsetof(block_tq2_0, d)); break;
+            case GgmlType::MXFP4: b[0] = static_cast<uint8_t>(118 + rng() % 8); break;
+            case GgmlType::NVFP4: for (int j = 0; j < 4; ++j) b[j] = static_cast<uint8_t>(0x20 + rng() % 0x30); break;
+            case GgmlType::IQ1_M: {
+                const uint16_t h = sane_half(rng);  // its nibbles sit in the top of the four u16 scale words
+                auto* sc = b + offsetof(block_iq1_m, scales);
+                for (int w = 0; w < 4; ++w) sc[2 * w + 1] = static_cast<uint8_t>((sc[2 * w + 1] & 0x0f) | (((h >> (4 * w)) & 15) << 4));
+                break;
+            }
+            default: half_at(0); break;  // d first: Q4_0 Q5_0 Q8_0 IQ4_NL IQ4_XS IQ2_* IQ3_* IQ1_S
+        }
+    }
+    return data;
+}
+
+std::vector<float> random_activations(int64_t n, int64_t k, std::mt19937& rng) {
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    std::vector<float> x(static_cast<size_t>(n * k));
+    for (auto& v : x) v = normal(rng);
+    for (int64_t i = 0; i < n * k; i += 97) x[static_cast<size_t>(i)] *= 20.0f;  // outliers, as real activations have
+    return x;
+}
+
+struct Expected {
+    double value, magnitude;  // the reference, and sum |w_j a_j| for the tolerance
+};
+
+// The reference for one (row, column): decoded weight . decoded prepared activation,
+// in double. With Q8_1 activations the kernel uses the block's stored
+// s = f16(d * sum(q)) for the weight's min term, as the format intends; the
+// reference does the same.
+Expected reference_dot(GgmlType wt, const uint8_t* wrow, GgmlType at, const uint8_t* arow, int64_t k) {
+    std::vector<float> w(static_cast<size_t>(k)), a(static_cast<size_t>(k));
+    REQUIRE(gmg::ref::dequantize_row(wt, wrow, w.data(), k));
+    REQUIRE(gmg::ref::dequantize_row(at, arow, a.data(), k));
+    Expected e{0.0, 0.0};
+    for (int64_t j = 0; j < k; ++j) {
+        e.value += static_cast<double>(w[static_cast<size_t>(j)]) * a[static_cast<size_t>(j)];
+        e.magnitude += std::fabs(static_cast<double>(w[static_cast<size_t>(j)]) * a[static_cast<size_t>(j)]);
+    }
+    if (at == GgmlType::Q8_1) {
+        for (int64_t b = 0; b < k / 32; ++b) {
+            const auto* ab = reinterpret_cast<const gmg::block_q8_1*>(arow) + b;
+            const uint16_t mbits = wt == GgmlType::Q4_1 ? reinterpret_cast<const gmg::block_q4_1*>(wrow)[b].m
+                                                        : reinterpret_cast<const gmg::block_q5_1*>(wrow)[b].m;
+            int sum = 0;
+            for (int j = 0; j < 32; ++j) sum += ab->qs[j];
+            const double m = gmg::f16_to_f32(mbits), d = gmg::f16_to_f32(ab->d);
+            e.value += m * (gmg::f16_to_f32(ab->s) - d * sum);
+        }
+    }
+    return e;
+}
+
+void check_type(GgmlType t, int64_t k, int64_t rows, int64_t n, Isa isa, uint32_t seed) {
+    std::mt19937 rng(seed);
+    const gmg::cpu::WeightView w{t, nullptr, static_cast<size_t>(*gmg::row_bytes(t, k)), rows, k};
+    const std::vector<uint8_t> wdata = random_rows(t, rows, k, rng);
+    gmg::cpu::WeightView view = w;
+    view.data = wdata.data();
+    const std::vector<float> x = random_activations(n, k, rng);
+    const size_t stride = gmg::cpu::prepared_row_bytes(t, k, isa);
+    std::vector<uint8_t> act(stride * static_cast<size_t>(n));
+    gmg::cpu::prepare_activations(t, isa, x.data(), n, k, act.data());
+    // Poisoned output: a kernel that skips an element is caught.
+    std::vector<float> y(static_cast<size_t>(n * rows), std::nanf(""));
+    gmg::cpu::matmul_rows(view, act.data(), n, y.data(), rows, 0, rows, isa);
+    const GgmlType at = gmg::cpu::prepared_type(t, isa);
+    int bad = 0;
+    for (int64_t c = 0; c < n; ++c) {
+        for (int64_t r = 0; r < rows; ++r) {
+            const Expected e = reference_dot(t, wdata.data() + static_cast<size_t>(r) * view.row_bytes, at,
+                                             act.data() + static_cast<size_t>(c) * stride, k);
+            const double got = y[static_cast<size_t>(c * rows + r)];
+            const double tol = 2e-5 * e.magnitude + 1e-30;
+            if (!(std::fabs(got - e.value) <= tol) && bad++ < 3)
+                FAIL_CHECK(gmg::traits_of(t).name << " " << gmg::cpu::isa_name(isa) << " k=" << k << " row " << r
+                                                  << " col " << c << ": got " << got << ", reference " << e.value
+                                                  << " (tolerance " << tol << ")");
+        }
+    }
+    CHECK(bad == 0);
+}
+
+const GgmlType kAllTypes[] = {
+    GgmlType::F32,  GgmlType::F16,    GgmlType::BF16,    GgmlType::Q4_0,    GgmlType::Q4_1,   GgmlType::Q5_0,
+    GgmlType::Q5_1, GgmlType::Q8_0,   GgmlType::IQ4_NL,  GgmlType::MXFP4,   GgmlType::NVFP4,  GgmlType::Q2_K,
+    GgmlType::Q3_K, GgmlType::Q4_K,   GgmlType::Q5_K,    GgmlType::Q6_K,    GgmlType::IQ4_XS, GgmlType::IQ3_XXS,
+    GgmlType::IQ3_S, GgmlType::IQ2_XXS, GgmlType::IQ2_XS, GgmlType::IQ2_S, GgmlType::IQ1_S,  GgmlType::IQ1_M,
+    GgmlType::TQ1_0, GgmlType::TQ2_0,
+};
+
+}  // namespace
+
+TEST_CASE("every type's dot kernels match the scalar reference on random blocks", "[kernels]") {
+    uint32_t seed = 1;
+    for (GgmlType t : kAllTypes) {
+        const int64_t block = gmg::traits_of(t).block_elems == 1 ? 1 : gmg::traits_of(t).block_elems;
+        const int64_t align = gmg::traits_of(gmg::cpu::vec_dot_type(t)).block_elems;
+        const int64_t unit = std::max<int64_t>(block, align);
+        // One block, an odd count, and the Gemma3-1B width 1152 where the type allows it.
+        std::vector<int64_t> ks = {unit, 5 * unit};
+        if (1152 % unit == 0) ks.push_back(1152);
+        if (unit == 1) ks.push_back(1003);  // float rows: tails shorter than a vector
+        for (Isa isa : isas_here()) {
+            for (int64_t k : ks) {
+                for (int64_t n : {1, 3, 4, 6, 9}) {
+                    INFO(gmg::traits_of(t).name << " isa " << gmg::cpu::isa_name(isa) << " k " << k << " n " << n);
+                    check_type(t, k, 7, n, isa, seed++);
+                }
+            }
+        }
+    }
+}
+
+TEST_CASE("the dedicated kernels exist where the ISA is present", "[kernels]") {
+    if (gmg::cpu::detected_isa() == Isa::scalar) return;
+    for (GgmlType t : {GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::Q4_1, GgmlType::IQ4_NL,
+                       GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K, GgmlType::IQ4_XS,
+                       GgmlType::IQ3_XXS, GgmlType::IQ3_S, GgmlType::F32, GgmlType::F16, GgmlType::BF16}) {
+        INFO(gmg::traits_of(t).name);
+        CHECK(gmg::cpu::has_kernel(t, Isa::avx2));
+        CHECK(gmg::cpu::prepared_type(t, Isa::avx2) == gmg::cpu::vec_dot_type(t));
+    }
+    CHECK_FALSE(gmg::cpu::has_kernel(GgmlType::Q4_K, Isa::scalar));
+}
+
+TEST_CASE("threaded matmul equals the single-thread rows, bit for bit", "[kernels]") {
+    std::mt19937 rng(7);
+    const int64_t k = 2304, rows = 1001, n = 5;  // whole blocks for every type below
+    for (GgmlType t : {GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::IQ2_XS}) {
+        const std::vector<uint8_t> wdata = random_rows(t, rows, k, rng);
+        const gmg::cpu::WeightView w{t, wdata.data(), static_cast<size_t>(*gmg::row_bytes(t, k)), rows, k};
+        const Isa isa = gmg::cpu::active_isa();
+        const std::vector<float> x = random_activations(n, k, rng);
+        std::vector<uint8_t> act(gmg::cpu::prepared_row_bytes(t, k, isa) * n);
+        gmg::cpu::prepare_activations(t, isa, x.data(), n, k, act.data());
+        std::vector<float> one(static_cast<size_t>(n * rows)), many(one.size(), std::nanf(""));
+        gmg::cpu::matmul_rows(w, act.data(), n, one.data(), rows, 0, rows, isa);
+        gmg::cpu::matmul(w, act.data(), n, many.data(), rows, isa, 3);
+        INFO(gmg::traits_of(t).name);
+        CHECK(std::memcmp(one.data(), many.data(), one.size() * sizeof(float)) == 0);
+    }
+}
+
+TEST_CASE("attention over f16 rows matches the double reference on every ISA", "[kernels]") {
+    std::mt19937 rng(11);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    const int64_t d = 256, cap = 37, stride = 2 * d;  // a ring of 37 slots, two heads per slot
+    std::vector<uint16_t> k(static_cast<size_t>(cap * stride)), v(k.size());
+    for (auto& h : k) h = gmg::f32_to_f16(normal(rng));
+    for (auto& h : v) h = gmg::f32_to_f16(normal(rng));
+    std::vector<float> q(static_cast<size_t>(d));
+    for (auto& f : q) f = 0.2f * normal(rng);
+    const gmg::cpu::KvRows rows{k.data() + d, v.data() + d, cap, stride};  // the second head
+    const int64_t lo = 30, hi = 60;  // wraps around the ring
+    std::vector<float> ref(static_cast<size_t>(d)), scratch(static_cast<size_t>(hi - lo + 1));
+    gmg::cpu::attend_head(q.data(), d, rows, lo, hi, scratch.data(), ref.data(), Isa::scalar);
+    // An independent double-precision evaluation of the same definition.
+    std::vector<double> s(static_cast<size_t>(hi - lo + 1));
+    double mx = -1e300;
+    for (int64_t j = lo; j <= hi; ++j) {
+        double acc = 0;
+        for (int64_t i = 0; i < d; ++i)
+            acc += gmg::f16_to_f32(gmg::f32_to_f16(q[static_cast<size_t>(i)])) *
+                   static_cast<double>(gmg::f16_to_f32(rows.k[(j % cap) * stride + i]));
+        s[static_cast<size_t>(j - lo)] = acc;
+        mx = std::max(mx, acc);
+    }
+    double z = 0;
+    for (double& e : s) z += (e = std::exp(e - mx));
+    for (int64_t i = 0; i < d; ++i) {
+        double o = 0;
+        for (int64_t j = lo; j <= hi; ++j) o += s[static_cast<size_t>(j - lo)] / z * gmg::f16_to_f32(rows.v[(j % cap) * stride + i]);
+        CHECK(std::fabs(ref[static_cast<size_t>(i)] - o) <= 2e-3 * (1 + std::fabs(o)));  // probabilities pass through f16
+    }
+    for (Isa isa : isas_here()) {
+        std::vector<float> got(static_cast<size_t>(d));
+        gmg::cpu::attend_head(q.data(), d, rows, lo, hi, scratch.data(), got.data(), isa);
+        for (int64_t i = 0; i < d; ++i) CHECK(std::fabs(got[static_cast<size_t>(i)] - ref[static_cast<size_t>(i)]) <= 1e-4f);
+    }
+}
