@@ -1,0 +1,136 @@
+// The kernel suite: read bandwidth of this machine, then for each weight type
+// the quantized mat-vec at Gemma3-1B's shapes (decode: GB/s of weight bytes and
+// the share of the measured read bandwidth) and the mat-mat at 512 columns
+// (prefill: GFLOP/s, 2 flops per multiply-add). Threads: all cores (OMP_NUM_THREADS).
+#include <benchmark/benchmark.h>
+
+#include <omp.h>
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+
+#include "kernels/cpu/matmul.h"
+#include "tests/support/random_blocks.h"
+
+namespace {
+
+using gmg::GgmlType;
+
+// Sums 64-bit words of a buffer far larger than the caches, split across
+// threads: a read-only stream, like decode's weight reads.
+double probe_read_bandwidth(size_t bytes, int reps) {
+    std::vector<uint64_t> buf(bytes / 8, 1);
+    double best = 0;
+    for (int r = 0; r < reps; ++r) {
+        const double t0 = omp_get_wtime();
+        uint64_t total = 0;
+#pragma omp parallel for reduction(+ : total) schedule(static)
+        for (size_t i = 0; i < buf.size(); i += 8)
+            total += buf[i] + buf[i + 1] + buf[i + 2] + buf[i + 3] + buf[i + 4] + buf[i + 5] + buf[i + 6] + buf[i + 7];
+        const double dt = omp_get_wtime() - t0;
+        benchmark::DoNotOptimize(total);
+        best = std::max(best, static_cast<double>(bytes) / dt);
+    }
+    return best;
+}
+
+double read_bandwidth() {
+    static const double bw = probe_read_bandwidth(size_t{1} << 30, 5);
+    return bw;
+}
+
+void BM_ReadBandwidth(benchmark::State& state) {
+    std::vector<uint64_t> buf((size_t{1} << 30) / 8, 1);
+    for (auto _ : state) {
+        uint64_t total = 0;
+#pragma omp parallel for reduction(+ : total) schedule(static)
+        for (size_t i = 0; i < buf.size(); ++i) total += buf[i];
+        benchmark::DoNotOptimize(total);
+    }
+    state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(buf.size() * 8));
+}
+
+struct Problem {
+    std::vector<uint8_t> weights, act;
+    gmg::cpu::WeightView w;
+    std::vector<float> y;
+};
+
+Problem make(GgmlType t, int64_t k, int64_t rows, int64_t n) {
+    std::mt19937 rng(1);
+    Problem p;
+    p.weights = gmg::testing::random_rows(t, rows, k, rng);
+    p.w = {t, p.weights.data(), static_cast<size_t>(*gmg::row_bytes(t, k)), rows, k};
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    std::vector<float> x(static_cast<size_t>(n * k));
+    for (auto& v : x) v = normal(rng);
+    const gmg::cpu::Isa isa = gmg::cpu::active_isa();
+    p.act.resize(gmg::cpu::prepared_row_bytes(t, k, isa) * static_cast<size_t>(n));
+    gmg::cpu::prepare_activations(t, isa, x.data(), n, k, p.act.data());
+    p.y.resize(static_cast<size_t>(n * rows));
+    return p;
+}
+
+void BM_MatVec(benchmark::State& state, GgmlType t, int64_t k, int64_t rows) {
+    Problem p = make(t, k, rows, 1);
+    const int threads = omp_get_max_threads();
+    for (auto _ : state) {
+        gmg::cpu::matmul(p.w, p.act.data(), 1, p.y.data(), rows, gmg::cpu::active_isa(), threads);
+        benchmark::ClobberMemory();
+    }
+    const double bytes = static_cast<double>(p.weights.size());
+    state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * bytes));
+    state.counters["pct_of_bw"] = benchmark::Counter(bytes * static_cast<double>(state.iterations()) / read_bandwidth() * 100,
+                                                     benchmark::Counter::kIsRate);
+}
+
+void BM_MatMat(benchmark::State& state, GgmlType t, int64_t k, int64_t rows) {
+    const int64_t n = 512;
+    Problem p = make(t, k, rows, n);
+    const int threads = omp_get_max_threads();
+    for (auto _ : state) {
+        gmg::cpu::matmul(p.w, p.act.data(), n, p.y.data(), rows, gmg::cpu::active_isa(), threads);
+        benchmark::ClobberMemory();
+    }
+    state.counters["GFLOP/s"] = benchmark::Counter(2.0 * static_cast<double>(k * rows * n) * static_cast<double>(state.iterations()) / 1e9,
+                                                   benchmark::Counter::kIsRate);
+}
+
+int register_all() {
+    const GgmlType types[] = {GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1,
+                              GgmlType::IQ4_NL, GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::Q4_K, GgmlType::Q5_K,
+                              GgmlType::Q6_K, GgmlType::IQ4_XS, GgmlType::IQ3_XXS, GgmlType::IQ3_S, GgmlType::IQ2_XS,
+                              GgmlType::BF16, GgmlType::F16, GgmlType::F32};
+    // Gemma3-1B: q (1152->1024), k/v (1152->256), gate/up (1152->6912), down (6912->1152), LM head (1152->262144).
+    const std::pair<int64_t, int64_t> shapes[] = {{1152, 1024}, {1152, 256}, {1152, 6912}, {6912, 1152}, {1152, 262144}};
+    benchmark::RegisterBenchmark("ReadBandwidth", BM_ReadBandwidth)->Unit(benchmark::kMillisecond)->UseRealTime();
+    for (GgmlType t : types) {
+        const std::string name(gmg::traits_of(t).name);
+        for (auto [k, rows] : shapes) {
+            if (!gmg::row_bytes(t, k)) continue;  // 1152-wide rows exist only in 32-element formats
+            benchmark::RegisterBenchmark(("MatVec/" + name + "/" + std::to_string(k) + "x" + std::to_string(rows)).c_str(),
+                                         BM_MatVec, t, k, rows)
+                ->Unit(benchmark::kMicrosecond)->UseRealTime();
+        }
+        const int64_t k = gmg::row_bytes(t, 1152) ? 1152 : 6912, rows = k == 1152 ? 6912 : 1152;
+        benchmark::RegisterBenchmark(("MatMat512/" + name + "/" + std::to_string(k) + "x" + std::to_string(rows)).c_str(),
+                                     BM_MatMat, t, k, rows)
+            ->Unit(benchmark::kMillisecond)->UseRealTime();
+    }
+    return 0;
+}
+const int registered = register_all();
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    benchmark::Initialize(&argc, argv);
+    benchmark::AddCustomContext("isa", std::string(gmg::cpu::isa_name(gmg::cpu::active_isa())));
+    benchmark::AddCustomContext("read_bandwidth_GBps", std::to_string(read_bandwidth() / 1e9));
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+}

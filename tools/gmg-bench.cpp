@@ -1,0 +1,214 @@
+// gmg-bench -m FILE [-p 512] [-n 128] [-t THREADS] [-r REPS] [-b BATCH] [--isa NAME] [-o md|json | --json]
+// llama-bench's two measures on one model: pp (prompt processing: one decode of
+// -p tokens from an empty cache, logits for the last) and tg (text generation:
+// -n single-token decodes from an empty cache). One untimed warm-up run each,
+// then REPS timed runs; tokens/s as mean +/- sample stddev. JSON output uses
+// llama-bench's field names so tools that read its results read ours.
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <omp.h>
+#include <fmt/format.h>
+
+#include "cli_common.h"
+#include "lib/model/gemma3_model.h"
+#include "lib/runtime/gemma3_context.h"
+
+namespace {
+
+const char* kTool = "gmg-bench";
+
+struct Result {
+    std::string test;
+    int n_prompt = 0, n_gen = 0;
+    std::vector<double> ns;  // per timed run
+    double avg_ts() const { return mean(ts()); }
+    double stddev_ts() const { return stddev(ts()); }
+    std::vector<double> ts() const {
+        std::vector<double> v;
+        for (double t : ns) v.push_back(1e9 * (n_prompt + n_gen) / t);
+        return v;
+    }
+    static double mean(const std::vector<double>& v) {
+        double s = 0;
+        for (double x : v) s += x;
+        return v.empty() ? 0 : s / static_cast<double>(v.size());
+    }
+    static double stddev(const std::vector<double>& v) {
+        if (v.size() < 2) return 0;
+        const double m = mean(v);
+        double s = 0;
+        for (double x : v) s += (x - m) * (x - m);
+        return std::sqrt(s / static_cast<double>(v.size() - 1));
+    }
+};
+
+void check(const gmg::Status& s) {
+    if (!s.ok()) cli::die(kTool, s.message());
+}
+
+// Deterministic token ids spread over the vocabulary (never BOS/EOS-dependent).
+std::vector<gmg::TokenId> tokens(int n, int64_t n_vocab, uint64_t seed) {
+    std::vector<gmg::TokenId> t(static_cast<size_t>(n));
+    for (auto& id : t) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        id = static_cast<gmg::TokenId>((seed >> 33) % static_cast<uint64_t>(n_vocab));
+    }
+    return t;
+}
+
+double run_once(gmg::Gemma3Context& ctx, int n_prompt, int n_gen, int64_t n_vocab, uint64_t seed) {
+    ctx.reset();
+    std::vector<float> logits;
+    const auto t0 = std::chrono::steady_clock::now();
+    if (n_prompt > 0) check(ctx.decode(tokens(n_prompt, n_vocab, seed), false, &logits));
+    const auto gen = tokens(n_gen, n_vocab, seed + 1);
+    for (int i = 0; i < n_gen; ++i) check(ctx.decode({&gen[static_cast<size_t>(i)], 1}, false, &logits));
+    return std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
+}
+
+uint64_t peak_rss_bytes() {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return static_cast<uint64_t>(u.ru_maxrss) * 1024;
+}
+
+std::string json_escape(const std::string& s) {
+    std::string o;
+    for (char c : s) {
+        if (c == '"' || c == '\\') o += '\\';
+        o += c;
+    }
+    return o;
+}
+
+std::string cpu_name() {
+    FILE* f = std::fopen("/proc/cpuinfo", "r");
+    if (!f) return "unknown";
+    char line[512];
+    std::string name = "unknown";
+    while (std::fgets(line, sizeof line, f)) {
+        std::string l = line;
+        if (l.rfind("model name", 0) == 0) {
+            name = l.substr(l.find(':') + 2);
+            if (!name.empty() && name.back() == '\n') name.pop_back();
+            break;
+        }
+    }
+    std::fclose(f);
+    return name;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::string path, output = "md";
+    int n_prompt = 512, n_gen = 128, threads = 0, reps = 5, n_batch = 512;
+    std::optional<gmg::cpu::Isa> isa;
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        auto v = [&]() -> const char* {
+            if (i + 1 >= argc) cli::die(kTool, a + " needs a value", 2);
+            return argv[++i];
+        };
+        if (a == "-m" || a == "--model") path = v();
+        else if (a == "-p" || a == "--n-prompt") n_prompt = static_cast<int>(cli::parse_int(kTool, "-p", v()));
+        else if (a == "-n" || a == "--n-gen") n_gen = static_cast<int>(cli::parse_int(kTool, "-n", v()));
+        else if (a == "-t" || a == "--threads") threads = static_cast<int>(cli::parse_int(kTool, "-t", v()));
+        else if (a == "-r" || a == "--repetitions") reps = static_cast<int>(cli::parse_int(kTool, "-r", v()));
+        else if (a == "-b" || a == "--batch-size") n_batch = static_cast<int>(cli::parse_int(kTool, "-b", v()));
+        else if (a == "-o" || a == "--output") output = v();
+        else if (a == "--json") output = "json";
+        else if (a == "--isa") {
+            const char* name = v();
+            isa = gmg::cpu::isa_from_name(name);
+            if (!isa) cli::die(kTool, fmt::format("--isa {}: not one of scalar, avx2, avx512", name), 2);
+        } else if (a == "-h" || a == "--help") {
+            std::puts("usage: gmg-bench -m FILE [-p 512] [-n 128] [-t THREADS] [-r REPS] [-b BATCH] [--isa scalar|avx2|avx512]\n"
+                      "                 [-o md|json] [--json]");
+            return 0;
+        } else cli::die(kTool, "unknown argument " + a, 2);
+    }
+    if (path.empty()) cli::die(kTool, "usage: gmg-bench -m FILE [-p N] [-n N] [-t THREADS] [-r REPS] [--json]", 2);
+    if (n_prompt < 0 || n_gen < 0 || (n_prompt == 0 && n_gen == 0)) cli::die(kTool, "-p and -n must be >= 0, not both 0", 2);
+    if (reps < 1) cli::die(kTool, "-r must be at least 1", 2);
+    if (threads < 0) cli::die(kTool, "-t must not be negative", 2);
+    if (output != "md" && output != "json") cli::die(kTool, "-o must be md or json", 2);
+    if (threads == 0) threads = omp_get_max_threads();
+
+    std::unique_ptr<gmg::Gemma3Model> model;
+    check(gmg::Gemma3Model::load(path, {}, &model));
+    gmg::Gemma3Context::Options co;
+    co.n_ctx = std::max(std::max(n_prompt, n_gen), 1);
+    co.n_batch = std::max(1, std::min(n_batch, std::max(n_prompt, 1)));
+    co.n_threads = threads;
+    co.isa = isa;
+    std::unique_ptr<gmg::Gemma3Context> ctx;
+    check(gmg::Gemma3Context::create(*model, co, &ctx));
+    const int64_t V = model->config().n_vocab;
+
+    uint64_t n_params = 0;
+    for (const auto& t : model->file().tensors()) n_params += t.n_elements;
+    const uint64_t size = model->weight_bytes();
+
+    std::vector<Result> results;
+    for (auto [p, n] : {std::pair{n_prompt, 0}, std::pair{0, n_gen}}) {
+        if (p == 0 && n == 0) continue;
+        Result r;
+        r.test = p ? fmt::format("pp{}", p) : fmt::format("tg{}", n);
+        r.n_prompt = p;
+        r.n_gen = n;
+        run_once(*ctx, p, n, V, 1);  // warm-up: page in the weights, size the buffers
+        for (int i = 0; i < reps; ++i) r.ns.push_back(run_once(*ctx, p, n, V, 1 + static_cast<uint64_t>(i)));
+        fmt::print(stderr, "{}: {} {:.2f} +/- {:.2f} t/s\n", kTool, r.test, r.avg_ts(), r.stddev_ts());
+        results.push_back(r);
+    }
+    const std::string isa_name(gmg::cpu::isa_name(ctx->isa()));
+    const std::string name = path.substr(path.find_last_of('/') + 1);
+    if (output == "md") {
+        fmt::print("| model | size | params | backend | threads | test | t/s |\n");
+        fmt::print("| --- | ---: | ---: | --- | ---: | ---: | ---: |\n");
+        for (const Result& r : results)
+            fmt::print("| {} | {:.2f} GiB | {:.2f} B | CPU ({}) | {} | {} | {:.2f} ± {:.2f} |\n", name,
+                       static_cast<double>(size) / (1ull << 30), static_cast<double>(n_params) / 1e9, isa_name, threads,
+                       r.test, r.avg_ts(), r.stddev_ts());
+        fmt::print("\npeak resident memory: {:.1f} MiB (weights {:.1f} MiB mapped, KV cache {:.1f} MiB)\n",
+                   static_cast<double>(peak_rss_bytes()) / (1 << 20), static_cast<double>(size) / (1 << 20),
+                   static_cast<double>(ctx->cache_bytes()) / (1 << 20));
+        return 0;
+    }
+    fmt::print("[\n");
+    for (size_t i = 0; i < results.size(); ++i) {
+        const Result& r = results[i];
+        auto list = [](const std::vector<double>& v, bool integer) {
+            std::string s;
+            for (size_t j = 0; j < v.size(); ++j)
+                s += (j ? ", " : "") + (integer ? fmt::format("{}", static_cast<uint64_t>(v[j])) : fmt::format("{:.6f}", v[j]));
+            return "[" + s + "]";
+        };
+        fmt::print(
+            "  {{\n"
+            "    \"build_commit\": \"gemmagguf\",\n    \"cpu_info\": \"{}\",\n    \"gpu_info\": \"\",\n"
+            "    \"backends\": \"CPU\",\n    \"isa\": \"{}\",\n    \"model_filename\": \"{}\",\n"
+            "    \"model_type\": \"gemma3 {}\",\n    \"model_size\": {},\n    \"model_n_params\": {},\n"
+            "    \"n_batch\": {},\n    \"n_ubatch\": {},\n    \"n_threads\": {},\n    \"type_k\": \"f16\",\n"
+            "    \"type_v\": \"f16\",\n    \"n_gpu_layers\": 0,\n    \"flash_attn\": false,\n"
+            "    \"n_prompt\": {},\n    \"n_gen\": {},\n    \"test\": \"{}\",\n"
+            "    \"avg_ns\": {},\n    \"stddev_ns\": {},\n    \"avg_ts\": {:.6f},\n    \"stddev_ts\": {:.6f},\n"
+            "    \"samples_ns\": {},\n    \"samples_ts\": {},\n    \"peak_rss_bytes\": {},\n    \"kv_cache_bytes\": {}\n  }}{}\n",
+            json_escape(cpu_name()), isa_name, json_escape(path), json_escape(name), size, n_params, co.n_batch,
+            co.n_batch, threads, r.n_prompt, r.n_gen, r.test, static_cast<uint64_t>(Result::mean(r.ns)),
+            static_cast<uint64_t>(Result::stddev(r.ns)), r.avg_ts(), r.stddev_ts(), list(r.ns, true), list(r.ts(), false),
+            peak_rss_bytes(), ctx->cache_bytes(), i + 1 < results.size() ? "," : "");
+    }
+    fmt::print("]\n");
+    return 0;
+}
