@@ -15,6 +15,8 @@ using DotTileFn = void (*)(int64_t k, const uint8_t* w, size_t w_stride, int64_t
                            size_t a_stride, int64_t n_cols, float* y, int64_t ldy);
 using DotF32Fn = float (*)(const float* x, const float* y, int64_t n);
 using DotF16Fn = float (*)(const float* x, const uint16_t* y, int64_t n);        // x . f16 y
+// Activations -> vec_dot_type blocks, byte-identical to the reference quantizer.
+using QuantizeFn = void (*)(const float* x, uint8_t* out, int64_t n);
 using AxpyF16Fn = void (*)(float a, const uint16_t* x, float* y, int64_t n);     // y += a * f16 x
 
 inline constexpr int kMaxTypeId = 64;
@@ -22,6 +24,7 @@ inline constexpr int kMaxTypeId = 64;
 struct KernelSet {
     DotTileFn tile[kMaxTypeId] = {};  // by weight type id; null: no kernel, use the generic path
     DotF32Fn dot_f32 = nullptr;       // for the generic path (decoded weight row . f32 activations)
+    QuantizeFn quantize[kMaxTypeId] = {};  // by activation type id; null: the reference quantizer
     DotF16Fn dot_f16 = nullptr;       // attention over the f16 KV cache
     AxpyF16Fn axpy_f16 = nullptr;
     DotTileFn get(GgmlType t) const {

@@ -100,7 +100,9 @@ void prepare_activations(GgmlType weight, Isa isa, const float* x, int64_t n, in
     for (int64_t c = 0; c < n; ++c) {
         uint8_t* dst = out + static_cast<size_t>(c) * stride;
         if (kernel) {
-            quantize_row(vec_dot_type(weight), x + c * k, dst, k);
+            const GgmlType act = vec_dot_type(weight);
+            if (QuantizeFn fast = kernels(isa).quantize[static_cast<uint32_t>(act)]) fast(x + c * k, dst, k);
+            else quantize_row(act, x + c * k, dst, k);
         } else {
             std::memcpy(dst, x + c * k, static_cast<size_t>(k) * sizeof(float));
             round_activations(weight, reinterpret_cast<float*>(dst), k);

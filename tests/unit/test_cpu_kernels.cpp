@@ -17,6 +17,7 @@
 #include "kernels/cpu/matmul.h"
 #include "kernels/cpu/vec_dot_type.h"
 #include "kernels/ref/dequantize.h"
+#include "kernels/ref/quantize_activations.h"
 #include "tests/support/random_blocks.h"
 
 using gmg::GgmlType;
@@ -197,5 +198,36 @@ TEST_CASE("attention over f16 rows matches the double reference on every ISA", "
         std::vector<float> got(static_cast<size_t>(d));
         gmg::cpu::attend_head(q.data(), d, rows, lo, hi, scratch.data(), got.data(), isa);
         for (int64_t i = 0; i < d; ++i) CHECK(std::fabs(got[static_cast<size_t>(i)] - ref[static_cast<size_t>(i)]) <= 1e-4f);
+    }
+}
+
+TEST_CASE("SIMD activation quantizers are byte-identical to the reference", "[kernels]") {
+    std::mt19937 rng(5);
+    const int64_t k = 2304;
+    std::vector<std::vector<float>> rows;
+    rows.push_back(random_activations(1, k, rng));
+    std::vector<float> ties(static_cast<size_t>(k));
+    for (int64_t i = 0; i < k; ++i) ties[static_cast<size_t>(i)] = 0.5f * static_cast<float>((i * 37) % 255 - 127);
+    rows.push_back(ties);                                     // many exact halves after scaling
+    rows.push_back(std::vector<float>(static_cast<size_t>(k), 0.0f));  // all-zero blocks
+    std::vector<float> dup(static_cast<size_t>(k), 1.0f);
+    for (int64_t i = 0; i < k; i += 7) dup[static_cast<size_t>(i)] = -3.0f;  // max magnitude, both signs
+    for (int64_t i = 3; i < k; i += 11) dup[static_cast<size_t>(i)] = 3.0f;
+    rows.push_back(dup);
+    for (Isa isa : isas_here()) {
+        for (const auto& x : rows) {
+            for (GgmlType w : {GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q4_1}) {
+                if (!gmg::cpu::has_kernel(w, isa)) continue;
+                std::vector<uint8_t> got(gmg::cpu::prepared_row_bytes(w, k, isa)), want(got.size());
+                gmg::cpu::prepare_activations(w, isa, x.data(), 1, k, got.data());
+                switch (gmg::cpu::vec_dot_type(w)) {
+                    case GgmlType::Q8_0: gmg::ref::quantize_row_q8_0_x86(x.data(), reinterpret_cast<gmg::block_q8_0*>(want.data()), k); break;
+                    case GgmlType::Q8_K: gmg::ref::quantize_row_q8_K(x.data(), reinterpret_cast<gmg::block_q8_K*>(want.data()), k); break;
+                    default: gmg::ref::quantize_row_q8_1(x.data(), reinterpret_cast<gmg::block_q8_1*>(want.data()), k); break;
+                }
+                INFO(gmg::traits_of(w).name << " " << gmg::cpu::isa_name(isa));
+                CHECK(std::memcmp(got.data(), want.data(), got.size()) == 0);
+            }
+        }
     }
 }
