@@ -123,18 +123,17 @@ void matmul_rows(const WeightView& w, const uint8_t* prepared, int64_t n, float*
 }
 
 void matmul(const WeightView& w, const uint8_t* prepared, int64_t n, float* y, int64_t ldy, Isa isa, int n_threads) {
-    // Rows per thread in multiples of 8 keep each thread's output writes apart.
     const int64_t min_rows_per_thread = 32;
     const int threads = static_cast<int>(std::clamp<int64_t>(w.rows / min_rows_per_thread, 1, std::max(1, n_threads)));
     if (threads == 1) return matmul_rows(w, prepared, n, y, ldy, 0, w.rows, isa);
-#pragma omp parallel num_threads(threads)
-    {
-        const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
-        const int64_t per = (w.rows + nt - 1) / nt;
-        const int64_t span = (per + 7) / 8 * 8;
-        const int64_t r0 = std::min(w.rows, t * span), r1 = std::min(w.rows, r0 + span);
-        matmul_rows(w, prepared, n, y, ldy, r0, r1, isa);
-    }
+    // About eight chunks per thread, handed out as threads free up: a core slowed
+    // by a neighbour (shared machines) no longer holds the others at the barrier.
+    // Chunks are whole multiples of 8 rows so threads never write the same cache line.
+    const int64_t chunk = std::max<int64_t>(8, (w.rows / (8 * threads) + 7) / 8 * 8);
+    const int64_t n_chunks = (w.rows + chunk - 1) / chunk;
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
+    for (int64_t i = 0; i < n_chunks; ++i)
+        matmul_rows(w, prepared, n, y, ldy, i * chunk, std::min(w.rows, (i + 1) * chunk), isa);
 }
 
 }  // namespace gmg::cpu
