@@ -21,10 +21,23 @@ using AxpyF16Fn = void (*)(float a, const uint16_t* x, float* y, int64_t n);    
 
 inline constexpr int kMaxTypeId = 64;
 
+// Repacked layout for prompt GEMMs (see matmul.h, RepackedWeights): groups of
+// kRepackRows rows; per group and 32-element block, kRepackRows float scales then
+// 8 chunks of kRepackRows x 4 unsigned bytes (w + 128).
+inline constexpr int kRepackRows = 16;
+inline constexpr size_t kRepackBlockBytes = kRepackRows * 4 + 8 * kRepackRows * 4;
+// Writes rows [g0, g1) groups of the repacked layout from the source rows.
+using RepackFn = void (*)(const uint8_t* w, size_t w_stride, int64_t rows, int64_t k, int64_t g0, int64_t g1, uint8_t* out);
+// Repacked rows [g0, g1) groups x n prepared (Q8_0) activation rows.
+using RepackedTileFn = void (*)(const uint8_t* packed, int64_t rows, int64_t k, int64_t g0, int64_t g1, const uint8_t* a,
+                                size_t a_stride, int64_t n_cols, float* y, int64_t ldy);
+
 struct KernelSet {
     DotTileFn tile[kMaxTypeId] = {};  // by weight type id; null: no kernel, use the generic path
     DotF32Fn dot_f32 = nullptr;       // for the generic path (decoded weight row . f32 activations)
     QuantizeFn quantize[kMaxTypeId] = {};  // by activation type id; null: the reference quantizer
+    RepackFn repack[kMaxTypeId] = {};    // by weight type id; null: no repacked GEMM for it
+    RepackedTileFn repacked_tile = nullptr;
     DotF16Fn dot_f16 = nullptr;       // attention over the f16 KV cache
     AxpyF16Fn axpy_f16 = nullptr;
     DotTileFn get(GgmlType t) const {

@@ -136,4 +136,35 @@ void matmul(const WeightView& w, const uint8_t* prepared, int64_t n, float* y, i
         matmul_rows(w, prepared, n, y, ldy, i * chunk, std::min(w.rows, (i + 1) * chunk), isa);
 }
 
+bool can_repack(GgmlType weight, Isa isa) {
+    const auto id = static_cast<uint32_t>(weight);
+    return id < kMaxTypeId && kernels(isa).repack[id] && kernels(isa).repacked_tile;
+}
+
+bool repack(const WeightView& w, Isa isa, int n_threads, RepackedWeights* out) {
+    if (!can_repack(w.type, isa) || w.cols % 32) return false;
+    const RepackFn fn = kernels(isa).repack[static_cast<uint32_t>(w.type)];
+    const int64_t groups = (w.rows + kRepackRows - 1) / kRepackRows, blocks = w.cols / 32;
+    out->source = w.type;
+    out->rows = w.rows;
+    out->cols = w.cols;
+    out->data.assign(static_cast<size_t>(groups * blocks) * kRepackBlockBytes, 0);
+#pragma omp parallel for num_threads(std::max(1, n_threads)) schedule(static)
+    for (int64_t g = 0; g < groups; ++g) fn(w.data, w.row_bytes, w.rows, w.cols, g, g + 1, out->data.data());
+    return true;
+}
+
+void matmul_repacked(const RepackedWeights& w, const uint8_t* prepared, int64_t n, float* y, int64_t ldy, Isa isa,
+                     int n_threads) {
+    const RepackedTileFn tile = kernels(isa).repacked_tile;
+    const size_t a_stride = prepared_row_bytes(w.source, w.cols, isa);
+    const int64_t groups = (w.rows + kRepackRows - 1) / kRepackRows;
+    const int threads = static_cast<int>(std::clamp<int64_t>(groups / 2, 1, std::max(1, n_threads)));
+    const int64_t chunk = std::max<int64_t>(1, groups / (8 * threads));
+    const int64_t n_chunks = (groups + chunk - 1) / chunk;
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
+    for (int64_t i = 0; i < n_chunks; ++i)
+        tile(w.data.data(), w.rows, w.cols, i * chunk, std::min(groups, (i + 1) * chunk), prepared, a_stride, n, y, ldy);
+}
+
 }  // namespace gmg::cpu

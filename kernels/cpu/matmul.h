@@ -6,6 +6,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "kernels/common/ggml_type.h"
 #include "kernels/cpu/cpu_features.h"
@@ -43,5 +44,25 @@ void matmul_rows(const WeightView& w, const uint8_t* prepared, int64_t n, float*
 
 // The same for every row, split across n_threads OpenMP threads in equal contiguous ranges.
 void matmul(const WeightView& w, const uint8_t* prepared, int64_t n, float* y, int64_t ldy, Isa isa, int n_threads);
+
+// Weights rewritten at run time for prompt processing (the 32-element formats on
+// AVX-512 VNNI): groups of 16 rows interleaved 4 bytes at a time as unsigned
+// bytes, so one vpdpbusd with a broadcast activation word advances 16 rows at
+// once and each block's scaling is one vector multiply-add for 16 rows. It holds
+// 1.125 bytes per weight, kept beside the mapped original (decode reads the
+// original, which is smaller for Q4_0/Q5_0/IQ4_NL).
+struct RepackedWeights {
+    GgmlType source = GgmlType::F32;
+    int64_t rows = 0, cols = 0;
+    std::vector<uint8_t> data;
+};
+
+// True when `isa` has a repacked GEMM for `weight`.
+bool can_repack(GgmlType weight, Isa isa);
+// Builds the repacked copy (rows split across n_threads); false when !can_repack.
+bool repack(const WeightView& w, Isa isa, int n_threads, RepackedWeights* out);
+// y[c * ldy + r] = W[r] . act[c] from the repacked copy; activations prepared for w.source.
+void matmul_repacked(const RepackedWeights& w, const uint8_t* prepared, int64_t n, float* y, int64_t ldy, Isa isa,
+                     int n_threads);
 
 }  // namespace gmg::cpu

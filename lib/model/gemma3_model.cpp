@@ -96,6 +96,12 @@ Status Gemma3Model::load(const std::string& path, const Options& options, std::u
     return Status::success();
 }
 
+const cpu::RepackedWeights* Weight::repacked(cpu::Isa isa, int n_threads) const {
+    if (!cpu::can_repack(view.type, isa)) return nullptr;
+    std::call_once(slot_->once, [&] { slot_->ok = cpu::repack(view, isa, n_threads, &slot_->weights); });
+    return slot_->ok && slot_->weights.source == view.type ? &slot_->weights : nullptr;
+}
+
 uint64_t Gemma3Model::weight_bytes() const {
     uint64_t total = 0;
     for (const auto& t : file_->tensors()) total += t.n_bytes;

@@ -3,6 +3,7 @@
 // Immutable after load, so one model can serve many contexts on many threads.
 #pragma once
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,17 @@ namespace gmg {
 struct Weight {
     const gguf::TensorInfo* tensor = nullptr;
     cpu::WeightView view;
+    // The repacked copy for prompt GEMMs, built on first use by any context
+    // (thread-safe); null result when this type and ISA have none.
+    const cpu::RepackedWeights* repacked(cpu::Isa isa, int n_threads) const;
+
+private:
+    struct RepackSlot {
+        std::once_flag once;
+        cpu::RepackedWeights weights;
+        bool ok = false;
+    };
+    std::unique_ptr<RepackSlot> slot_ = std::make_unique<RepackSlot>();
 };
 
 struct Gemma3Layer {

@@ -16,6 +16,7 @@ namespace gmg {
 namespace {
 
 using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+constexpr int64_t kRepackMinColumns = 16;
 
 // The reference product: y (n, w.rows) = x (n, w.cols) . w^T, x first rounded
 // as llama.cpp rounds the activations for w's type. Every product of a decoded
@@ -200,6 +201,11 @@ void Gemma3Context::set_input(const float* x, int64_t n, int64_t k) {
 
 void Gemma3Context::project(const Weight& w, float* y) {
     if (reference_) return reference_matmul(w, input_x_, input_n_, y, n_threads_);
+    // Prompts take the repacked GEMM where there is one; below ~16 columns the
+    // direct kernels read less and win.
+    if (input_n_ >= kRepackMinColumns)
+        if (const cpu::RepackedWeights* r = w.repacked(isa_, n_threads_))
+            return cpu::matmul_repacked(*r, input_.get(w.view.type), input_n_, y, w.view.rows, isa_, n_threads_);
     cpu::matmul(w.view, input_.get(w.view.type), input_n_, y, w.view.rows, isa_, n_threads_);
 }
 

@@ -231,3 +231,39 @@ TEST_CASE("SIMD activation quantizers are byte-identical to the reference", "[ke
         }
     }
 }
+
+TEST_CASE("the repacked prompt GEMM matches the scalar reference", "[kernels]") {
+    for (Isa isa : isas_here()) {
+        for (GgmlType t : {GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q5_0, GgmlType::IQ4_NL}) {
+            if (!gmg::cpu::can_repack(t, isa)) continue;
+            std::mt19937 rng(static_cast<uint32_t>(t) * 17);
+            for (int64_t rows : {16, 37}) {  // whole groups, and a partial last group
+                for (int64_t k : {32, 1152}) {
+                    const std::vector<uint8_t> wdata = random_rows(t, rows, k, rng);
+                    const gmg::cpu::WeightView w{t, wdata.data(), static_cast<size_t>(*gmg::row_bytes(t, k)), rows, k};
+                    gmg::cpu::RepackedWeights packed;
+                    REQUIRE(gmg::cpu::repack(w, isa, 2, &packed));
+                    for (int64_t n : {1, 5, 17}) {
+                        const std::vector<float> x = random_activations(n, k, rng);
+                        const size_t stride = gmg::cpu::prepared_row_bytes(t, k, isa);
+                        std::vector<uint8_t> act(stride * static_cast<size_t>(n));
+                        gmg::cpu::prepare_activations(t, isa, x.data(), n, k, act.data());
+                        std::vector<float> y(static_cast<size_t>(n * rows), std::nanf(""));
+                        gmg::cpu::matmul_repacked(packed, act.data(), n, y.data(), rows, isa, 2);
+                        int bad = 0;
+                        for (int64_t c = 0; c < n; ++c)
+                            for (int64_t r = 0; r < rows; ++r) {
+                                const Expected e = reference_dot(t, wdata.data() + static_cast<size_t>(r) * w.row_bytes,
+                                                                 GgmlType::Q8_0, act.data() + static_cast<size_t>(c) * stride, k);
+                                const double got = y[static_cast<size_t>(c * rows + r)];
+                                if (!(std::fabs(got - e.value) <= 2e-5 * e.magnitude + 1e-30) && bad++ < 3)
+                                    FAIL_CHECK(gmg::traits_of(t).name << " rows " << rows << " k " << k << " n " << n << " r "
+                                                                      << r << " c " << c << ": " << got << " vs " << e.value);
+                            }
+                        CHECK(bad == 0);
+                    }
+                }
+            }
+        }
+    }
+}
