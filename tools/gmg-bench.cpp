@@ -1,4 +1,4 @@
-// gmg-bench -m FILE [-p 512] [-n 128] [-t THREADS] [-r REPS] [-b BATCH] [--isa NAME] [-o md|json | --json]
+// gmg-bench -m FILE [-p 512] [-n 128] [-t THREADS] [-r REPS] [-b BATCH] [--isa NAME] [--no-repack] [-o md|json | --json]
 // llama-bench's two measures on one model: pp (prompt processing: one decode of
 // -p tokens from an empty cache, logits for the last) and tg (text generation:
 // -n single-token decodes from an empty cache). One untimed warm-up run each,
@@ -113,6 +113,7 @@ int main(int argc, char** argv) {
     std::string path, output = "md";
     int n_prompt = 512, n_gen = 128, threads = 0, reps = 5, n_batch = 512;
     std::optional<gmg::cpu::Isa> isa;
+    bool repack = true;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         auto v = [&]() -> const char* {
@@ -127,13 +128,14 @@ int main(int argc, char** argv) {
         else if (a == "-b" || a == "--batch-size") n_batch = static_cast<int>(cli::parse_int(kTool, "-b", v()));
         else if (a == "-o" || a == "--output") output = v();
         else if (a == "--json") output = "json";
+        else if (a == "--no-repack") repack = false;
         else if (a == "--isa") {
             const char* name = v();
             isa = gmg::cpu::isa_from_name(name);
             if (!isa) cli::die(kTool, fmt::format("--isa {}: not one of scalar, avx2, avx512", name), 2);
         } else if (a == "-h" || a == "--help") {
             std::puts("usage: gmg-bench -m FILE [-p 512] [-n 128] [-t THREADS] [-r REPS] [-b BATCH] [--isa scalar|avx2|avx512]\n"
-                      "                 [-o md|json] [--json]");
+                      "                 [--no-repack] [-o md|json] [--json]");
             return 0;
         } else cli::die(kTool, "unknown argument " + a, 2);
     }
@@ -145,7 +147,9 @@ int main(int argc, char** argv) {
     if (threads == 0) threads = omp_get_max_threads();
 
     std::unique_ptr<gmg::Gemma3Model> model;
-    check(gmg::Gemma3Model::load(path, {}, &model));
+    gmg::Gemma3Model::Options mo;
+    mo.prompt_repack = repack;
+    check(gmg::Gemma3Model::load(path, mo, &model));
     gmg::Gemma3Context::Options co;
     co.n_ctx = std::max(std::max(n_prompt, n_gen), 1);
     co.n_batch = std::max(1, std::min(n_batch, std::max(n_prompt, 1)));

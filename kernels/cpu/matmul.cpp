@@ -136,19 +136,29 @@ void matmul(const WeightView& w, const uint8_t* prepared, int64_t n, float* y, i
         matmul_rows(w, prepared, n, y, ldy, i * chunk, std::min(w.rows, (i + 1) * chunk), isa);
 }
 
+namespace {
+RepackedTileFn repacked_tile_for(GgmlType weight, Isa isa) {
+    return vec_dot_type(weight) == GgmlType::Q8_K ? kernels(isa).repacked_tile_k : kernels(isa).repacked_tile;
+}
+int64_t repack_unit(GgmlType weight) { return vec_dot_type(weight) == GgmlType::Q8_K ? QK_K : 32; }
+size_t repack_unit_bytes(GgmlType weight) {
+    return vec_dot_type(weight) == GgmlType::Q8_K ? kRepackSuperBytes : kRepackBlockBytes;
+}
+}  // namespace
+
 bool can_repack(GgmlType weight, Isa isa) {
     const auto id = static_cast<uint32_t>(weight);
-    return id < kMaxTypeId && kernels(isa).repack[id] && kernels(isa).repacked_tile;
+    return id < kMaxTypeId && kernels(isa).repack[id] && repacked_tile_for(weight, isa);
 }
 
 bool repack(const WeightView& w, Isa isa, int n_threads, RepackedWeights* out) {
-    if (!can_repack(w.type, isa) || w.cols % 32) return false;
+    if (!can_repack(w.type, isa) || w.cols % repack_unit(w.type)) return false;
     const RepackFn fn = kernels(isa).repack[static_cast<uint32_t>(w.type)];
-    const int64_t groups = (w.rows + kRepackRows - 1) / kRepackRows, blocks = w.cols / 32;
+    const int64_t groups = (w.rows + kRepackRows - 1) / kRepackRows, blocks = w.cols / repack_unit(w.type);
     out->source = w.type;
     out->rows = w.rows;
     out->cols = w.cols;
-    out->data.assign(static_cast<size_t>(groups * blocks) * kRepackBlockBytes, 0);
+    out->data.assign(static_cast<size_t>(groups * blocks) * repack_unit_bytes(w.type), 0);
 #pragma omp parallel for num_threads(std::max(1, n_threads)) schedule(static)
     for (int64_t g = 0; g < groups; ++g) fn(w.data, w.row_bytes, w.rows, w.cols, g, g + 1, out->data.data());
     return true;
@@ -156,7 +166,7 @@ bool repack(const WeightView& w, Isa isa, int n_threads, RepackedWeights* out) {
 
 void matmul_repacked(const RepackedWeights& w, const uint8_t* prepared, int64_t n, float* y, int64_t ldy, Isa isa,
                      int n_threads) {
-    const RepackedTileFn tile = kernels(isa).repacked_tile;
+    const RepackedTileFn tile = repacked_tile_for(w.source, isa);
     const size_t a_stride = prepared_row_bytes(w.source, w.cols, isa);
     const int64_t groups = (w.rows + kRepackRows - 1) / kRepackRows;
     const int threads = static_cast<int>(std::clamp<int64_t>(groups / 2, 1, std::max(1, n_threads)));

@@ -73,6 +73,7 @@ void gmg_model_params_init(gmg_model_params* p) {
     if (!p) return;
     *p = gmg_model_params{};
     p->struct_size = sizeof *p;
+    p->prompt_repack = 1;
 }
 
 gmg_status gmg_model_load(const char* path, const gmg_model_params* params, gmg_model** out) {
@@ -87,6 +88,7 @@ gmg_status gmg_model_load(const char* path, const gmg_model_params* params, gmg_
             std::memcpy(&full, params, params->struct_size);
             opt.n_threads = full.n_threads;
             opt.vocab_only = full.vocab_only != 0;
+            opt.prompt_repack = full.prompt_repack != 0;
         }
         if (opt.n_threads < 0) return fail(GMG_ERR_INVALID_ARGUMENT, "gmg_model_load: n_threads must not be negative");
         auto handle = std::make_unique<gmg_model>();

@@ -46,6 +46,7 @@ Status Gemma3Model::load(const std::string& path, const Options& options, std::u
     auto in_file = [&](Status s) { return s.ok() ? s : Status(s.code(), fmt::format("{}: {}", path, s.message())); };
     if (Status s = Gemma3Config::from_gguf(f, &m->config_); !s.ok()) return in_file(s);
     if (Status s = Vocab::from_gguf(f, &m->vocab_); !s.ok()) return in_file(s);
+    m->prompt_repack_ = options.prompt_repack;
     const Gemma3Config& c = m->config_;
     if (m->vocab_.size() != c.n_vocab)
         return in_file({StatusCode::invalid_file, fmt::format("the vocabulary has {} tokens but token_embd.weight has {} rows",

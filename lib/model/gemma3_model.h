@@ -51,6 +51,7 @@ public:
     struct Options {
         int n_threads = 0;  // unused since weights stay mapped; kept for API stability
         bool vocab_only = false;  // metadata and vocabulary only: enough to tokenize
+        bool prompt_repack = true;  // see gmg_model_params::prompt_repack
     };
     static Status load(const std::string& path, const Options& options, std::unique_ptr<Gemma3Model>* out);
 
@@ -63,6 +64,7 @@ public:
     const std::vector<Gemma3Layer>& layers() const { return layers_; }
     bool tied_lm_head() const { return lm_head_ == &embd_weight_; }
     bool vocab_only() const { return lm_head_ == nullptr; }
+    bool prompt_repack() const { return prompt_repack_; }
     uint64_t weight_bytes() const;  // bytes of the tensors as stored in the file
 
 private:
@@ -76,6 +78,7 @@ private:
     Weight output_weight_; // output.weight when the file has one
     const Weight* lm_head_ = nullptr;
     std::vector<Gemma3Layer> layers_;
+    bool prompt_repack_ = true;
 };
 
 }  // namespace gmg

@@ -203,7 +203,7 @@ void Gemma3Context::project(const Weight& w, float* y) {
     if (reference_) return reference_matmul(w, input_x_, input_n_, y, n_threads_);
     // Prompts take the repacked GEMM where there is one; below ~16 columns the
     // direct kernels read less and win.
-    if (input_n_ >= kRepackMinColumns)
+    if (input_n_ >= kRepackMinColumns && model_.prompt_repack())
         if (const cpu::RepackedWeights* r = w.repacked(isa_, n_threads_))
             return cpu::matmul_repacked(*r, input_.get(w.view.type), input_n_, y, w.view.rows, isa_, n_threads_);
     cpu::matmul(w.view, input_.get(w.view.type), input_n_, y, w.view.rows, isa_, n_threads_);

@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
 
     if (argc != 2) return 2;
     gmg_model_params_init(&mp);
+    CHECK(mp.prompt_repack == 1 && mp.vocab_only == 0 && mp.n_threads == 0);
     mp.vocab_only = 1;
     CHECK(gmg_model_load(argv[1], &mp, &vocab) == GMG_OK);
     gmg_context_params_init(&cp);

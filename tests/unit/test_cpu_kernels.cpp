@@ -234,11 +234,14 @@ TEST_CASE("SIMD activation quantizers are byte-identical to the reference", "[ke
 
 TEST_CASE("the repacked prompt GEMM matches the scalar reference", "[kernels]") {
     for (Isa isa : isas_here()) {
-        for (GgmlType t : {GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q5_0, GgmlType::IQ4_NL}) {
+        for (GgmlType t : {GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q5_0, GgmlType::IQ4_NL, GgmlType::Q2_K, GgmlType::Q3_K,
+                           GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K, GgmlType::IQ4_XS}) {
             if (!gmg::cpu::can_repack(t, isa)) continue;
+            const GgmlType at = gmg::cpu::vec_dot_type(t);
             std::mt19937 rng(static_cast<uint32_t>(t) * 17);
             for (int64_t rows : {16, 37}) {  // whole groups, and a partial last group
-                for (int64_t k : {32, 1152}) {
+                for (int64_t k : {32, 1152, 256, 1536}) {
+                    if (k % gmg::traits_of(t).block_elems || k % gmg::traits_of(at).block_elems) continue;
                     const std::vector<uint8_t> wdata = random_rows(t, rows, k, rng);
                     const gmg::cpu::WeightView w{t, wdata.data(), static_cast<size_t>(*gmg::row_bytes(t, k)), rows, k};
                     gmg::cpu::RepackedWeights packed;
@@ -254,7 +257,7 @@ TEST_CASE("the repacked prompt GEMM matches the scalar reference", "[kernels]") 
                         for (int64_t c = 0; c < n; ++c)
                             for (int64_t r = 0; r < rows; ++r) {
                                 const Expected e = reference_dot(t, wdata.data() + static_cast<size_t>(r) * w.row_bytes,
-                                                                 GgmlType::Q8_0, act.data() + static_cast<size_t>(c) * stride, k);
+                                                                 at, act.data() + static_cast<size_t>(c) * stride, k);
                                 const double got = y[static_cast<size_t>(c * rows + r)];
                                 if (!(std::fabs(got - e.value) <= 2e-5 * e.magnitude + 1e-30) && bad++ < 3)
                                     FAIL_CHECK(gmg::traits_of(t).name << " rows " << rows << " k " << k << " n " << n << " r "

@@ -29,7 +29,8 @@ _lib = ctypes.CDLL(_find_library())
 
 
 class _ModelParams(ctypes.Structure):
-    _fields_ = [("struct_size", ctypes.c_size_t), ("n_threads", ctypes.c_int32), ("vocab_only", ctypes.c_int)]
+    _fields_ = [("struct_size", ctypes.c_size_t), ("n_threads", ctypes.c_int32), ("vocab_only", ctypes.c_int),
+                ("prompt_repack", ctypes.c_int)]
 
 
 class _ModelInfo(ctypes.Structure):
