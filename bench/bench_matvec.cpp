@@ -72,6 +72,40 @@ void BM_ReadBandwidth(benchmark::State& state) {
     state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(buf.size() * 8));
 }
 
+// The int8 multiply-add ceiling of one core: eight independent vpdpbusd chains
+// (512-bit when the CPU has AVX-512 VNNI, else 256-bit vpmaddubsw + vpmaddwd).
+// Prompt processing's floor is its multiply-adds over this rate times the cores.
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) int64_t int8_macs_avx512(int64_t iters) {
+    __m512i acc[8];
+    for (auto& a : acc) a = _mm512_setzero_si512();
+    const __m512i u = _mm512_set1_epi8(3), s = _mm512_set1_epi8(-2);
+    for (int64_t i = 0; i < iters; ++i)
+        for (auto& a : acc) a = _mm512_dpbusd_epi32(a, u, s);
+    for (auto& a : acc) benchmark::DoNotOptimize(a);
+    return iters * 8 * 64;
+}
+__attribute__((target("avx2"))) int64_t int8_macs_avx2(int64_t iters) {
+    __m256i acc[8];
+    for (auto& a : acc) a = _mm256_setzero_si256();
+    const __m256i u = _mm256_set1_epi8(3), s = _mm256_set1_epi8(-2), one = _mm256_set1_epi16(1);
+    for (int64_t i = 0; i < iters; ++i)
+        for (auto& a : acc) a = _mm256_add_epi32(a, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), one));
+    for (auto& a : acc) benchmark::DoNotOptimize(a);
+    return iters * 8 * 32;
+}
+
+void BM_PeakInt8(benchmark::State& state) {
+    const bool vnni = gmg::cpu::active_isa() == gmg::cpu::Isa::avx512;
+    int64_t macs = 0;
+    for (auto _ : state) {
+        int64_t total = 0;
+#pragma omp parallel reduction(+ : total)
+        total += vnni ? int8_macs_avx512(1 << 20) : int8_macs_avx2(1 << 20);
+        macs += total;
+    }
+    state.counters["GOPS"] = benchmark::Counter(2.0 * static_cast<double>(macs) / 1e9, benchmark::Counter::kIsRate);
+}
+
 struct Problem {
     std::vector<uint8_t> weights, act;
     gmg::cpu::WeightView w;
@@ -126,6 +160,7 @@ int register_all() {
     // Gemma3-1B: q (1152->1024), k/v (1152->256), gate/up (1152->6912), down (6912->1152), LM head (1152->262144).
     const std::pair<int64_t, int64_t> shapes[] = {{1152, 1024}, {1152, 256}, {1152, 6912}, {6912, 1152}, {1152, 262144}};
     benchmark::RegisterBenchmark("ReadBandwidth", BM_ReadBandwidth)->Unit(benchmark::kMillisecond)->UseRealTime();
+    benchmark::RegisterBenchmark("PeakInt8", BM_PeakInt8)->Unit(benchmark::kMillisecond)->UseRealTime();
     for (GgmlType t : types) {
         const std::string name(gmg::traits_of(t).name);
         for (auto [k, rows] : shapes) {

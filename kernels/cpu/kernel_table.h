@@ -31,6 +31,8 @@ inline constexpr size_t kRepackBlockBytes = kRepackRows * 4 + 8 * kRepackRows * 
 // then 64 chunks of kRepackRows x 4 unsigned bytes u, a weight being s * u - b
 // per 16 elements (the bias times the activation sub-block sum comes off).
 inline constexpr size_t kRepackSuperBytes = 16 * 2 * kRepackRows * 4 + 64 * kRepackRows * 4;
+// BF16: per group and 32 elements, 16 pairs of kRepackRows x 2 bf16 values.
+inline constexpr size_t kRepackBf16Bytes = 16 * kRepackRows * 4;
 // Writes rows [g0, g1) groups of the repacked layout from the source rows.
 using RepackFn = void (*)(const uint8_t* w, size_t w_stride, int64_t rows, int64_t k, int64_t g0, int64_t g1, uint8_t* out);
 // Repacked rows [g0, g1) groups x n prepared (Q8_0) activation rows.
@@ -44,6 +46,7 @@ struct KernelSet {
     RepackFn repack[kMaxTypeId] = {};    // by weight type id; null: no repacked GEMM for it
     RepackedTileFn repacked_tile = nullptr;    // Q8_0-paired formats
     RepackedTileFn repacked_tile_k = nullptr;  // Q8_K-paired formats
+    RepackedTileFn repacked_tile_bf16 = nullptr;
     DotF16Fn dot_f16 = nullptr;       // attention over the f16 KV cache
     AxpyF16Fn axpy_f16 = nullptr;
     DotTileFn get(GgmlType t) const {

@@ -138,13 +138,17 @@ void matmul(const WeightView& w, const uint8_t* prepared, int64_t n, float* y, i
 
 namespace {
 RepackedTileFn repacked_tile_for(GgmlType weight, Isa isa) {
+    if (weight == GgmlType::BF16) return kernels(isa).repacked_tile_bf16;
     return vec_dot_type(weight) == GgmlType::Q8_K ? kernels(isa).repacked_tile_k : kernels(isa).repacked_tile;
 }
 int64_t repack_unit(GgmlType weight) { return vec_dot_type(weight) == GgmlType::Q8_K ? QK_K : 32; }
 size_t repack_unit_bytes(GgmlType weight) {
+    if (weight == GgmlType::BF16) return kRepackBf16Bytes;
     return vec_dot_type(weight) == GgmlType::Q8_K ? kRepackSuperBytes : kRepackBlockBytes;
 }
 }  // namespace
+
+bool repacked_for_decode(GgmlType weight) { return weight == GgmlType::BF16 || weight == GgmlType::Q8_0; }
 
 bool can_repack(GgmlType weight, Isa isa) {
     const auto id = static_cast<uint32_t>(weight);

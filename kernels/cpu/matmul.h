@@ -57,6 +57,9 @@ struct RepackedWeights {
     std::vector<uint8_t> data;
 };
 
+// Types whose repacked copy is (nearly) no larger than the original, so that
+// decode reads it too and the original's pages can be dropped: BF16 and Q8_0.
+bool repacked_for_decode(GgmlType weight);
 // True when `isa` has a repacked GEMM for `weight`.
 bool can_repack(GgmlType weight, Isa isa);
 // Builds the repacked copy (rows split across n_threads); false when !can_repack.

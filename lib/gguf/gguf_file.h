@@ -114,6 +114,10 @@ public:
     uint32_t alignment() const { return alignment_; }
     uint64_t data_offset() const { return data_offset_; }
     uint64_t file_size() const { return size_; }
+    // Drops the resident pages of a tensor's bytes (see MappedFile::release).
+    void release_pages(const TensorInfo& t) const {
+        if (file_) file_->release(t.data, t.n_bytes);
+    }
     const uint8_t* bytes() const { return bytes_; }
 
     std::span<const KeyValue> metadata() const { return kvs_; }

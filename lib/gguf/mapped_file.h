@@ -23,6 +23,10 @@ public:
     const uint8_t* data() const { return data_; }
     size_t size() const { return size_; }
     bool is_mapped() const { return mapped_; }
+    // Lets the kernel drop the resident pages wholly inside [p, p + n) when the file
+    // is mapped (they are read back from the file if touched again); a no-op for
+    // the read() fallback, whose bytes are the only copy.
+    void release(const uint8_t* p, size_t n) const;
 
 private:
     MappedFile() = default;

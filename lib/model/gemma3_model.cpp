@@ -23,6 +23,7 @@ Status bind_matrix(const gguf::GgufFile& f, const std::string& name, int64_t ne0
     const gguf::TensorInfo& t = *w->tensor;
     if (t.n_dims != 2 || t.ne[0] != ne0 || t.ne[1] != ne1) return shape_error(t, ne0, ne1);
     w->view = {t.type, t.data, static_cast<size_t>(t.row_bytes), ne1, ne0};
+    w->file = &f;
     return Status::success();
 }
 
@@ -99,7 +100,10 @@ Status Gemma3Model::load(const std::string& path, const Options& options, std::u
 
 const cpu::RepackedWeights* Weight::repacked(cpu::Isa isa, int n_threads) const {
     if (!cpu::can_repack(view.type, isa)) return nullptr;
-    std::call_once(slot_->once, [&] { slot_->ok = cpu::repack(view, isa, n_threads, &slot_->weights); });
+    std::call_once(slot_->once, [&] {
+        slot_->ok = cpu::repack(view, isa, n_threads, &slot_->weights);
+        if (slot_->ok && file && cpu::repacked_for_decode(view.type)) file->release_pages(*tensor);
+    });
     return slot_->ok && slot_->weights.source == view.type ? &slot_->weights : nullptr;
 }
 

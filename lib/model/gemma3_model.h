@@ -18,9 +18,11 @@ namespace gmg {
 // ne[1] x ne[0], row-major in its block format): no decoded copy is kept.
 struct Weight {
     const gguf::TensorInfo* tensor = nullptr;
+    const gguf::GgufFile* file = nullptr;
     cpu::WeightView view;
-    // The repacked copy for prompt GEMMs, built on first use by any context
-    // (thread-safe); null result when this type and ISA have none.
+    // The repacked copy for GEMMs, built on first use by any context (thread-safe);
+    // null when this type and ISA have none. For types decode also reads repacked
+    // (cpu::repacked_for_decode) the original's pages are then released.
     const cpu::RepackedWeights* repacked(cpu::Isa isa, int n_threads) const;
 
 private:

@@ -202,8 +202,9 @@ void Gemma3Context::set_input(const float* x, int64_t n, int64_t k) {
 void Gemma3Context::project(const Weight& w, float* y) {
     if (reference_) return reference_matmul(w, input_x_, input_n_, y, n_threads_);
     // Prompts take the repacked GEMM where there is one; below ~16 columns the
-    // direct kernels read less and win.
-    if (input_n_ >= kRepackMinColumns && model_.prompt_repack())
+    // direct kernels read less and win, except for the types whose repacked copy
+    // is no larger (BF16, Q8_0), which decode reads too.
+    if (model_.prompt_repack() && (input_n_ >= kRepackMinColumns || cpu::repacked_for_decode(w.view.type)))
         if (const cpu::RepackedWeights* r = w.repacked(isa_, n_threads_))
             return cpu::matmul_repacked(*r, input_.get(w.view.type), input_n_, y, w.view.rows, isa_, n_threads_);
     cpu::matmul(w.view, input_.get(w.view.type), input_n_, y, w.view.rows, isa_, n_threads_);
