@@ -106,7 +106,7 @@ std::string scalar_text(const Value& v, bool json) {
         case ValueType::f32: return json ? json_number(static_cast<float>(v.f)) : fmt::format("{}", static_cast<float>(v.f));
         case ValueType::f64: return json ? json_number(v.f) : fmt::format("{}", v.f);
         case ValueType::boolean: return v.b ? "true" : "false";
-        case ValueType::string: return json ? json_string(v.str) : "\"" + gmg::printable(v.str, 80) + "\"";
+        case ValueType::string: return json ? json_string(v.str) : fmt::format("\"{}\"", gmg::printable(v.str, 80));
         case ValueType::array: return "";
     }
     return "";
@@ -114,7 +114,7 @@ std::string scalar_text(const Value& v, bool json) {
 
 std::string array_element_text(const Value& v, uint64_t k, bool json) {
     if (v.elem_type == ValueType::string)
-        return json ? json_string(v.strings[k]) : "\"" + gmg::printable(v.strings[k], 40) + "\"";
+        return json ? json_string(v.strings[k]) : fmt::format("\"{}\"", gmg::printable(v.strings[k], 40));
     Value e;
     e.type = v.elem_type;
     const size_t w = gmg::gguf::value_type_size(v.elem_type);
@@ -132,7 +132,10 @@ std::string value_text(const Value& v, uint64_t max_array, bool json) {
     if (!v.is_array()) return scalar_text(v, json);
     const uint64_t shown = max_array && v.count > max_array ? max_array : v.count;
     std::string out = "[";
-    for (uint64_t k = 0; k < shown; ++k) out += (k ? ", " : "") + array_element_text(v, k, json);
+    for (uint64_t k = 0; k < shown; ++k) {
+        if (k) out += ", ";
+        out += array_element_text(v, k, json);
+    }
     if (!json && shown < v.count) out += fmt::format(", ... ({} total)", v.count);
     return out + "]";
 }
