@@ -44,9 +44,7 @@ struct KernelSet {
     DotF32Fn dot_f32 = nullptr;       // for the generic path (decoded weight row . f32 activations)
     QuantizeFn quantize[kMaxTypeId] = {};  // by activation type id; null: the reference quantizer
     RepackFn repack[kMaxTypeId] = {};    // by weight type id; null: no repacked GEMM for it
-    RepackedTileFn repacked_tile = nullptr;    // Q8_0-paired formats
-    RepackedTileFn repacked_tile_k = nullptr;  // Q8_K-paired formats
-    RepackedTileFn repacked_tile_bf16 = nullptr;
+    RepackedTileFn repacked_tile[kMaxTypeId] = {};  // by weight type id, with repack
     DotF16Fn dot_f16 = nullptr;       // attention over the f16 KV cache
     AxpyF16Fn axpy_f16 = nullptr;
     DotTileFn get(GgmlType t) const {

@@ -138,8 +138,8 @@ void matmul(const WeightView& w, const uint8_t* prepared, int64_t n, float* y, i
 
 namespace {
 RepackedTileFn repacked_tile_for(GgmlType weight, Isa isa) {
-    if (weight == GgmlType::BF16) return kernels(isa).repacked_tile_bf16;
-    return vec_dot_type(weight) == GgmlType::Q8_K ? kernels(isa).repacked_tile_k : kernels(isa).repacked_tile;
+    const auto id = static_cast<uint32_t>(weight);
+    return id < kMaxTypeId ? kernels(isa).repacked_tile[id] : nullptr;
 }
 int64_t repack_unit(GgmlType weight) { return vec_dot_type(weight) == GgmlType::Q8_K ? QK_K : 32; }
 size_t repack_unit_bytes(GgmlType weight) {

@@ -92,7 +92,7 @@ void check_type(GgmlType t, int64_t k, int64_t rows, int64_t n, Isa isa, uint32_
             const Expected e = reference_dot(t, wdata.data() + static_cast<size_t>(r) * view.row_bytes, at,
                                              act.data() + static_cast<size_t>(c) * stride, k);
             const double got = y[static_cast<size_t>(c * rows + r)];
-            const double tol = 2e-5 * e.magnitude + 1e-30;
+            const double tol = 2e-6 * e.magnitude + 1e-30;
             if (!(std::fabs(got - e.value) <= tol) && bad++ < 3)
                 FAIL_CHECK(gmg::traits_of(t).name << " " << gmg::cpu::isa_name(isa) << " k=" << k << " row " << r
                                                   << " col " << c << ": got " << got << ", reference " << e.value
@@ -260,7 +260,7 @@ TEST_CASE("the repacked prompt GEMM matches the scalar reference", "[kernels]") 
                                 const Expected e = reference_dot(t, wdata.data() + static_cast<size_t>(r) * w.row_bytes,
                                                                  at, act.data() + static_cast<size_t>(c) * stride, k);
                                 const double got = y[static_cast<size_t>(c * rows + r)];
-                                if (!(std::fabs(got - e.value) <= 2e-5 * e.magnitude + 1e-30) && bad++ < 3)
+                                if (!(std::fabs(got - e.value) <= 2e-6 * e.magnitude + 1e-30) && bad++ < 3)
                                     FAIL_CHECK(gmg::traits_of(t).name << " rows " << rows << " k " << k << " n " << n << " r "
                                                                       << r << " c " << c << ": " << got << " vs " << e.value);
                             }
