@@ -31,6 +31,12 @@ inline constexpr size_t kRepackBlockBytes = kRepackRows * 4 + 8 * kRepackRows * 
 // then 64 chunks of kRepackRows x 4 unsigned bytes u, a weight being s * u - b
 // per 16 elements (the bias times the activation sub-block sum comes off).
 inline constexpr size_t kRepackSuperBytes = 16 * 2 * kRepackRows * 4 + 64 * kRepackRows * 4;
+// Q4_0 / IQ4_NL / Q5_0 keep their bits (one layout for decode and prompts, no
+// growth): per group and block, kRepackRows f16 scales, for Q5_0 the rows' 32-bit
+// fifth-bit words, then 4 x (kRepackRows x 4 nibble bytes): vector m holds each
+// row's qs[4m..4m+3], whose low nibbles are elements 4m.. and high 16 + 4m...
+inline constexpr size_t kRepackQ4Bytes = kRepackRows * 2 + 4 * kRepackRows * 4;
+inline constexpr size_t kRepackQ5Bytes = kRepackQ4Bytes + kRepackRows * 4;
 // BF16: per group and 32 elements, 16 pairs of kRepackRows x 2 bf16 values.
 inline constexpr size_t kRepackBf16Bytes = 16 * kRepackRows * 4;
 // Writes rows [g0, g1) groups of the repacked layout from the source rows.

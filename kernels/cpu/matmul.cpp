@@ -144,11 +144,18 @@ RepackedTileFn repacked_tile_for(GgmlType weight, Isa isa) {
 int64_t repack_unit(GgmlType weight) { return vec_dot_type(weight) == GgmlType::Q8_K ? QK_K : 32; }
 size_t repack_unit_bytes(GgmlType weight) {
     if (weight == GgmlType::BF16) return kRepackBf16Bytes;
+    if (weight == GgmlType::Q4_0 || weight == GgmlType::IQ4_NL) return kRepackQ4Bytes;
+    if (weight == GgmlType::Q5_0) return kRepackQ5Bytes;
     return vec_dot_type(weight) == GgmlType::Q8_K ? kRepackSuperBytes : kRepackBlockBytes;
 }
 }  // namespace
 
-bool repacked_for_decode(GgmlType weight) { return weight == GgmlType::BF16 || weight == GgmlType::Q8_0; }
+bool repacked_for_decode(GgmlType weight) {
+    switch (weight) {
+        case GgmlType::BF16: case GgmlType::Q8_0: case GgmlType::Q4_0: case GgmlType::Q5_0: case GgmlType::IQ4_NL: return true;
+        default: return false;
+    }
+}
 
 bool can_repack(GgmlType weight, Isa isa) {
     const auto id = static_cast<uint32_t>(weight);

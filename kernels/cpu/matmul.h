@@ -58,7 +58,8 @@ struct RepackedWeights {
 };
 
 // Types whose repacked copy is (nearly) no larger than the original, so that
-// decode reads it too and the original's pages can be dropped: BF16 and Q8_0.
+// decode reads it too and the original's pages can be dropped: BF16, Q8_0, Q4_0,
+// Q5_0, IQ4_NL.
 bool repacked_for_decode(GgmlType weight);
 // True when `isa` has a repacked GEMM for `weight`.
 bool can_repack(GgmlType weight, Isa isa);
