@@ -22,10 +22,10 @@ using AxpyF16Fn = void (*)(float a, const uint16_t* x, float* y, int64_t n);    
 inline constexpr int kMaxTypeId = 64;
 
 // Repacked layout for prompt GEMMs (see matmul.h, RepackedWeights): groups of
-// kRepackRows rows; per group and 32-element block, kRepackRows float scales then
+// kRepackRows rows; per group and 32-element block, kRepackRows f16 scales then
 // 8 chunks of kRepackRows x 4 unsigned bytes (w + 128).
 inline constexpr int kRepackRows = 16;
-inline constexpr size_t kRepackBlockBytes = kRepackRows * 4 + 8 * kRepackRows * 4;
+inline constexpr size_t kRepackBlockBytes = kRepackRows * 2 + 8 * kRepackRows * 4;
 // The K/IQ formats (256-element super-blocks, Q8_K activations): per group and
 // super-block, 16 sub-blocks x (kRepackRows scales, kRepackRows biases) as floats,
 // then 64 chunks of kRepackRows x 4 unsigned bytes u, a weight being s * u - b
