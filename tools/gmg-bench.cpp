@@ -5,6 +5,7 @@
 // then REPS timed runs; tokens/s as mean +/- sample stddev. JSON output uses
 // llama-bench's field names so tools that read its results read ours.
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -73,6 +74,16 @@ double run_once(gmg::Gemma3Context& ctx, int n_prompt, int n_gen, int64_t n_voca
     const auto gen = tokens(n_gen, n_vocab, seed + 1);
     for (int i = 0; i < n_gen; ++i) check(ctx.decode({&gen[static_cast<size_t>(i)], 1}, false, &logits));
     return std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Resident bytes now (/proc/self/statm), 0 where unavailable.
+uint64_t rss_bytes() {
+    FILE* f = std::fopen("/proc/self/statm", "r");
+    if (!f) return 0;
+    unsigned long long size = 0, resident = 0;
+    const int n = std::fscanf(f, "%llu %llu", &size, &resident);
+    std::fclose(f);
+    return n == 2 ? resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE)) : 0;
 }
 
 uint64_t peak_rss_bytes() {
@@ -184,9 +195,9 @@ int main(int argc, char** argv) {
             fmt::print("| {} | {:.2f} GiB | {:.2f} B | CPU ({}) | {} | {} | {:.2f} ± {:.2f} |\n", name,
                        static_cast<double>(size) / (1ull << 30), static_cast<double>(n_params) / 1e9, isa_name, threads,
                        r.test, r.avg_ts(), r.stddev_ts());
-        fmt::print("\npeak resident memory: {:.1f} MiB (weights {:.1f} MiB mapped, KV cache {:.1f} MiB)\n",
-                   static_cast<double>(peak_rss_bytes()) / (1 << 20), static_cast<double>(size) / (1 << 20),
-                   static_cast<double>(ctx->cache_bytes()) / (1 << 20));
+        fmt::print("\nresident memory: {:.1f} MiB at the end, {:.1f} MiB peak (weights {:.1f} MiB in the file, KV cache {:.1f} MiB)\n",
+                   static_cast<double>(rss_bytes()) / (1 << 20), static_cast<double>(peak_rss_bytes()) / (1 << 20),
+                   static_cast<double>(size) / (1 << 20), static_cast<double>(ctx->cache_bytes()) / (1 << 20));
         return 0;
     }
     fmt::print("[\n");
@@ -207,11 +218,12 @@ int main(int argc, char** argv) {
             "    \"type_v\": \"f16\",\n    \"n_gpu_layers\": 0,\n    \"flash_attn\": false,\n"
             "    \"n_prompt\": {},\n    \"n_gen\": {},\n    \"test\": \"{}\",\n"
             "    \"avg_ns\": {},\n    \"stddev_ns\": {},\n    \"avg_ts\": {:.6f},\n    \"stddev_ts\": {:.6f},\n"
-            "    \"samples_ns\": {},\n    \"samples_ts\": {},\n    \"peak_rss_bytes\": {},\n    \"kv_cache_bytes\": {}\n  }}{}\n",
+            "    \"samples_ns\": {},\n    \"samples_ts\": {},\n    \"peak_rss_bytes\": {},\n    \"rss_bytes\": {},\n"
+            "    \"kv_cache_bytes\": {}\n  }}{}\n",
             json_escape(cpu_name()), isa_name, json_escape(path), json_escape(name), size, n_params, co.n_batch,
             co.n_batch, threads, r.n_prompt, r.n_gen, r.test, static_cast<uint64_t>(Result::mean(r.ns)),
             static_cast<uint64_t>(Result::stddev(r.ns)), r.avg_ts(), r.stddev_ts(), list(r.ns, true), list(r.ts(), false),
-            peak_rss_bytes(), ctx->cache_bytes(), i + 1 < results.size() ? "," : "");
+            peak_rss_bytes(), rss_bytes(), ctx->cache_bytes(), i + 1 < results.size() ? "," : "");
     }
     fmt::print("]\n");
     return 0;

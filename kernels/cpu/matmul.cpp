@@ -162,7 +162,8 @@ bool can_repack(GgmlType weight, Isa isa) {
     return id < kMaxTypeId && kernels(isa).repack[id] && repacked_tile_for(weight, isa);
 }
 
-bool repack(const WeightView& w, Isa isa, int n_threads, RepackedWeights* out) {
+bool repack(const WeightView& w, Isa isa, int n_threads, RepackedWeights* out,
+            const std::function<void(int64_t, int64_t)>& rows_done) {
     if (!can_repack(w.type, isa) || w.cols % repack_unit(w.type)) return false;
     const RepackFn fn = kernels(isa).repack[static_cast<uint32_t>(w.type)];
     const int64_t groups = (w.rows + kRepackRows - 1) / kRepackRows, blocks = w.cols / repack_unit(w.type);
@@ -170,8 +171,14 @@ bool repack(const WeightView& w, Isa isa, int n_threads, RepackedWeights* out) {
     out->rows = w.rows;
     out->cols = w.cols;
     out->data.assign(static_cast<size_t>(groups * blocks) * repack_unit_bytes(w.type), 0);
-#pragma omp parallel for num_threads(std::max(1, n_threads)) schedule(static)
-    for (int64_t g = 0; g < groups; ++g) fn(w.data, w.row_bytes, w.rows, w.cols, g, g + 1, out->data.data());
+    // Slices of 64 groups (1024 rows): the source of each is done with as soon as it is copied.
+    const int64_t slice = 64, n_slices = (groups + slice - 1) / slice;
+#pragma omp parallel for num_threads(std::max(1, n_threads)) schedule(dynamic, 1)
+    for (int64_t i = 0; i < n_slices; ++i) {
+        const int64_t g0 = i * slice, g1 = std::min(groups, g0 + slice);
+        fn(w.data, w.row_bytes, w.rows, w.cols, g0, g1, out->data.data());
+        if (rows_done) rows_done(g0 * kRepackRows, std::min(w.rows, g1 * kRepackRows));
+    }
     return true;
 }
 

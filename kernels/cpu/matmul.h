@@ -6,6 +6,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "kernels/common/ggml_type.h"
@@ -64,7 +65,10 @@ bool repacked_for_decode(GgmlType weight);
 // True when `isa` has a repacked GEMM for `weight`.
 bool can_repack(GgmlType weight, Isa isa);
 // Builds the repacked copy (rows split across n_threads); false when !can_repack.
-bool repack(const WeightView& w, Isa isa, int n_threads, RepackedWeights* out);
+// rows_done(r0, r1), if given, is called (from any thread) once rows [r0, r1) are
+// copied, so a caller can let go of the source early.
+bool repack(const WeightView& w, Isa isa, int n_threads, RepackedWeights* out,
+            const std::function<void(int64_t, int64_t)>& rows_done = {});
 // y[c * ldy + r] = W[r] . act[c] from the repacked copy; activations prepared for w.source.
 void matmul_repacked(const RepackedWeights& w, const uint8_t* prepared, int64_t n, float* y, int64_t ldy, Isa isa,
                      int n_threads);

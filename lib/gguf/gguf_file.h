@@ -114,9 +114,9 @@ public:
     uint32_t alignment() const { return alignment_; }
     uint64_t data_offset() const { return data_offset_; }
     uint64_t file_size() const { return size_; }
-    // Drops the resident pages of a tensor's bytes (see MappedFile::release).
-    void release_pages(const TensorInfo& t) const {
-        if (file_) file_->release(t.data, t.n_bytes);
+    // Drops the resident pages wholly inside [p, p + n) (see MappedFile::release).
+    void release_pages(const uint8_t* p, size_t n) const {
+        if (file_) file_->release(p, n);
     }
     const uint8_t* bytes() const { return bytes_; }
 

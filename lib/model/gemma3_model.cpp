@@ -101,8 +101,13 @@ Status Gemma3Model::load(const std::string& path, const Options& options, std::u
 const cpu::RepackedWeights* Weight::repacked(cpu::Isa isa, int n_threads) const {
     if (!cpu::can_repack(view.type, isa)) return nullptr;
     std::call_once(slot_->once, [&] {
-        slot_->ok = cpu::repack(view, isa, n_threads, &slot_->weights);
-        if (slot_->ok && file && cpu::repacked_for_decode(view.type)) file->release_pages(*tensor);
+        std::function<void(int64_t, int64_t)> release;
+        if (file && cpu::repacked_for_decode(view.type))  // decode reads the copy: the file's pages can go
+            release = [this](int64_t r0, int64_t r1) {
+                file->release_pages(view.data + static_cast<size_t>(r0) * view.row_bytes,
+                                    static_cast<size_t>(r1 - r0) * view.row_bytes);
+            };
+        slot_->ok = cpu::repack(view, isa, n_threads, &slot_->weights, release);
     });
     return slot_->ok && slot_->weights.source == view.type ? &slot_->weights : nullptr;
 }
