@@ -45,6 +45,27 @@ void reference_matmul(const Weight& w, const float* x, int64_t n, float* y, int 
     }
 }
 
+// The oracle for cpu::attend_head: the same roundings (q and the probabilities
+// through f16), every sum in double.
+void reference_attend_head(const float* q, int64_t d, const cpu::KvRows& kv, int64_t lo, int64_t hi, float* scores,
+                           float* out) {
+    std::vector<double> q16(static_cast<size_t>(d)), acc(static_cast<size_t>(d), 0.0);
+    for (int64_t i = 0; i < d; ++i) q16[static_cast<size_t>(i)] = ops::round_f16(q[i]);
+    for (int64_t j = lo; j <= hi; ++j) {
+        const uint16_t* kj = kv.k + (j % kv.capacity) * kv.stride;
+        double s = 0.0;  // f16 x f16 products are exact; so is their double sum, nearly
+        for (int64_t i = 0; i < d; ++i) s += q16[static_cast<size_t>(i)] * f16_to_f32(kj[i]);
+        scores[j - lo] = static_cast<float>(s);
+    }
+    ops::softmax(scores, hi - lo + 1);
+    for (int64_t j = lo; j <= hi; ++j) {
+        const double pj = ops::round_f16(scores[j - lo]);
+        const uint16_t* vj = kv.v + (j % kv.capacity) * kv.stride;
+        for (int64_t i = 0; i < d; ++i) acc[static_cast<size_t>(i)] += pj * f16_to_f32(vj[i]);
+    }
+    for (int64_t i = 0; i < d; ++i) out[i] = static_cast<float>(acc[static_cast<size_t>(i)]);
+}
+
 }  // namespace
 
 Gemma3Context::Gemma3Context(const Gemma3Model& m, const Options& o)
@@ -225,57 +246,23 @@ void Gemma3Context::add_post_normed(const std::vector<float>& w, int64_t n) {
 // with llama.cpp's non-flash roundings: q and the probabilities go through f16.
 void Gemma3Context::attention(int64_t il, int64_t n, int64_t pos0) {
     const Gemma3Config& c = cfg_;
-    if (!reference_) {
-        const int64_t Q = c.q_dim(), KV = c.kv_dim(), D = c.head_dim, group = c.n_head / c.n_head_kv;
-        const bool global = c.is_global(il);
-#pragma omp parallel num_threads(n_threads_)
-        {
-            std::vector<float> scratch;
-#pragma omp for schedule(dynamic, 1) collapse(2)
-            for (int64_t t = 0; t < n; ++t) {
-                for (int64_t hd = 0; hd < c.n_head; ++hd) {
-                    const int64_t p = pos0 + t;
-                    const int64_t lo = global ? 0 : std::max<int64_t>(0, p - c.sliding_window + 1);
-                    const int64_t kvh = hd / group;
-                    scratch.resize(static_cast<size_t>(p - lo + 1));
-                    const cpu::KvRows rows{cache_.k(il, 0) + kvh * D, cache_.v(il, 0) + kvh * D, cache_.capacity(il), KV};
-                    cpu::attend_head(q_.data() + t * Q + hd * D, D, rows, lo, p, scratch.data(),
-                                     attn_.data() + t * Q + hd * D, isa_);
-                }
-            }
-        }
-        return;
-    }
-    const int64_t Q = c.q_dim(), D = c.head_dim, group = c.n_head / c.n_head_kv;
+    const int64_t Q = c.q_dim(), KV = c.kv_dim(), D = c.head_dim, group = c.n_head / c.n_head_kv;
     const bool global = c.is_global(il);
 #pragma omp parallel num_threads(n_threads_)
     {
-        std::vector<float> q16(static_cast<size_t>(D)), scores;
-        std::vector<double> out(static_cast<size_t>(D));
+        std::vector<float> scratch;
 #pragma omp for schedule(dynamic, 1) collapse(2)
         for (int64_t t = 0; t < n; ++t) {
             for (int64_t hd = 0; hd < c.n_head; ++hd) {
                 const int64_t p = pos0 + t;
                 const int64_t lo = global ? 0 : std::max<int64_t>(0, p - c.sliding_window + 1);
                 const int64_t kvh = hd / group;
+                scratch.resize(static_cast<size_t>(p - lo + 1));
+                const cpu::KvRows rows{cache_.k(il, 0) + kvh * D, cache_.v(il, 0) + kvh * D, cache_.capacity(il), KV};
                 const float* qh = q_.data() + t * Q + hd * D;
-                for (int64_t d = 0; d < D; ++d) q16[static_cast<size_t>(d)] = ops::round_f16(qh[d]);
-                scores.resize(static_cast<size_t>(p - lo + 1));
-                for (int64_t j = lo; j <= p; ++j) {
-                    const uint16_t* kj = cache_.k(il, j) + kvh * D;
-                    double s = 0.0;  // f16 x f16 products are exact; so is their double sum, nearly
-                    for (int64_t d = 0; d < D; ++d) s += static_cast<double>(q16[static_cast<size_t>(d)]) * f16_to_f32(kj[d]);
-                    scores[static_cast<size_t>(j - lo)] = static_cast<float>(s);
-                }
-                ops::softmax(scores.data(), static_cast<int64_t>(scores.size()));
-                std::fill(out.begin(), out.end(), 0.0);
-                for (int64_t j = lo; j <= p; ++j) {
-                    const double pj = ops::round_f16(scores[static_cast<size_t>(j - lo)]);
-                    const uint16_t* vj = cache_.v(il, j) + kvh * D;
-                    for (int64_t d = 0; d < D; ++d) out[static_cast<size_t>(d)] += pj * f16_to_f32(vj[d]);
-                }
                 float* dst = attn_.data() + t * Q + hd * D;
-                for (int64_t d = 0; d < D; ++d) dst[d] = static_cast<float>(out[static_cast<size_t>(d)]);
+                if (reference_) reference_attend_head(qh, D, rows, lo, p, scratch.data(), dst);
+                else cpu::attend_head(qh, D, rows, lo, p, scratch.data(), dst, isa_);
             }
         }
     }
