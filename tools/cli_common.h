@@ -18,6 +18,12 @@ inline void check(const char* tool, gmg_status s) {
     if (s != GMG_OK) die(tool, gmg_last_error());
 }
 
+// The value after option argv[i] (advancing i), or exit 2 naming the option.
+inline const char* option_value(const char* tool, int argc, char** argv, int& i) {
+    if (i + 1 >= argc) die(tool, std::string(argv[i]) + " needs a value", 2);
+    return argv[++i];
+}
+
 inline long parse_int(const char* tool, const char* flag, const char* text) {
     char* end = nullptr;
     const long v = std::strtol(text, &end, 10);

@@ -127,10 +127,7 @@ int main(int argc, char** argv) {
     bool repack = true;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
-        auto v = [&]() -> const char* {
-            if (i + 1 >= argc) cli::die(kTool, a + " needs a value", 2);
-            return argv[++i];
-        };
+        auto v = [&] { return cli::option_value(kTool, argc, argv, i); };
         if (a == "-m" || a == "--model") path = v();
         else if (a == "-p" || a == "--n-prompt") n_prompt = static_cast<int>(cli::parse_int(kTool, "-p", v()));
         else if (a == "-n" || a == "--n-gen") n_gen = static_cast<int>(cli::parse_int(kTool, "-n", v()));

@@ -16,10 +16,7 @@ int main(int argc, char** argv) {
     long max_chunks = -1;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
-        auto v = [&]() -> const char* {
-            if (i + 1 >= argc) cli::die(tool, a + " needs a value", 2);
-            return argv[++i];
-        };
+        auto v = [&] { return cli::option_value(tool, argc, argv, i); };
         if (a == "-m" || a == "--model") model_path = v();
         else if (a == "-f" || a == "--file") text_path = v();
         else if (a == "-c" || a == "--ctx-size") n_ctx = static_cast<int>(cli::parse_int(tool, "-c", v()));

@@ -53,10 +53,7 @@ Args parse(int argc, char** argv) {
     a.sampler.seed = std::random_device{}();
     for (int i = 1; i < argc; ++i) {
         const std::string s = argv[i];
-        auto v = [&]() -> const char* {
-            if (i + 1 >= argc) cli::die(kTool, s + " needs a value", 2);
-            return argv[++i];
-        };
+        auto v = [&] { return cli::option_value(kTool, argc, argv, i); };
         if (s == "-m" || s == "--model") a.model = v();
         else if (s == "-p" || s == "--prompt") a.prompt = v(), a.have_prompt = true;
         else if (s == "-f" || s == "--file") a.prompt = cli::read_file(kTool, v()), a.have_prompt = true;

@@ -11,10 +11,7 @@ int main(int argc, char** argv) {
     bool have_text = false, bos = true, parse_special = false;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
-        auto value = [&]() -> const char* {
-            if (i + 1 >= argc) cli::die(tool, a + " needs a value", 2);
-            return argv[++i];
-        };
+        auto value = [&] { return cli::option_value(tool, argc, argv, i); };
         if (a == "-m" || a == "--model") model_path = value();
         else if (a == "-p" || a == "--prompt") text = value(), have_text = true;
         else if (a == "-f" || a == "--file") text = cli::read_file(tool, value()), have_text = true;

@@ -41,9 +41,11 @@ inline constexpr size_t kRepackQ5Bytes = kRepackQ4Bytes + kRepackRows * 4;
 inline constexpr size_t kRepackBf16Bytes = 16 * kRepackRows * 4;
 // Writes rows [g0, g1) groups of the repacked layout from the source rows.
 using RepackFn = void (*)(const uint8_t* w, size_t w_stride, int64_t rows, int64_t k, int64_t g0, int64_t g1, uint8_t* out);
-// Repacked rows [g0, g1) groups x n prepared (Q8_0) activation rows.
+// Repacked rows [g0, g1) groups x n prepared activation rows. block_sums: for
+// Q8_0 activations, the sum of each block's int8 values ([column][block]);
+// null for the other formats.
 using RepackedTileFn = void (*)(const uint8_t* packed, int64_t rows, int64_t k, int64_t g0, int64_t g1, const uint8_t* a,
-                                size_t a_stride, int64_t n_cols, float* y, int64_t ldy);
+                                size_t a_stride, const int32_t* block_sums, int64_t n_cols, float* y, int64_t ldy);
 
 struct KernelSet {
     DotTileFn tile[kMaxTypeId] = {};  // by weight type id; null: no kernel, use the generic path

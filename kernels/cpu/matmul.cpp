@@ -56,8 +56,6 @@ void generic_rows(const WeightView& w, const float* act, int64_t n, float* y, in
     }
 }
 
-const KernelSet& kernels(Isa isa) { return kernel_set(isa); }
-
 }  // namespace
 
 const KernelSet& kernel_set(Isa isa) {
@@ -71,7 +69,7 @@ const KernelSet& kernel_set(Isa isa) {
 
 bool has_kernel(GgmlType weight, Isa isa) {
     if (!row_bytes(vec_dot_type(weight), traits_of(weight).block_elems)) return false;
-    return kernels(isa).get(weight) != nullptr;
+    return kernel_set(isa).get(weight) != nullptr;
 }
 
 GgmlType prepared_type(GgmlType weight, Isa isa) {
@@ -101,7 +99,7 @@ void prepare_activations(GgmlType weight, Isa isa, const float* x, int64_t n, in
         uint8_t* dst = out + static_cast<size_t>(c) * stride;
         if (kernel) {
             const GgmlType act = vec_dot_type(weight);
-            if (QuantizeFn fast = kernels(isa).quantize[static_cast<uint32_t>(act)]) fast(x + c * k, dst, k);
+            if (QuantizeFn fast = kernel_set(isa).quantize[static_cast<uint32_t>(act)]) fast(x + c * k, dst, k);
             else quantize_row(act, x + c * k, dst, k);
         } else {
             std::memcpy(dst, x + c * k, static_cast<size_t>(k) * sizeof(float));
@@ -113,7 +111,7 @@ void prepare_activations(GgmlType weight, Isa isa, const float* x, int64_t n, in
 void matmul_rows(const WeightView& w, const uint8_t* prepared, int64_t n, float* y, int64_t ldy, int64_t r0,
                  int64_t r1, Isa isa) {
     if (r1 <= r0 || n <= 0) return;
-    const KernelSet& set = kernels(isa);
+    const KernelSet& set = kernel_set(isa);
     if (DotTileFn tile = has_kernel(w.type, isa) ? set.get(w.type) : nullptr) {
         tile(w.cols, w.data + static_cast<size_t>(r0) * w.row_bytes, w.row_bytes, r1 - r0, prepared,
              prepared_row_bytes(w.type, w.cols, isa), n, y + r0, ldy);
@@ -139,7 +137,7 @@ void matmul(const WeightView& w, const uint8_t* prepared, int64_t n, float* y, i
 namespace {
 RepackedTileFn repacked_tile_for(GgmlType weight, Isa isa) {
     const auto id = static_cast<uint32_t>(weight);
-    return id < kMaxTypeId ? kernels(isa).repacked_tile[id] : nullptr;
+    return id < kMaxTypeId ? kernel_set(isa).repacked_tile[id] : nullptr;
 }
 int64_t repack_unit(GgmlType weight) { return vec_dot_type(weight) == GgmlType::Q8_K ? QK_K : 32; }
 size_t repack_unit_bytes(GgmlType weight) {
@@ -159,13 +157,13 @@ bool repacked_for_decode(GgmlType weight) {
 
 bool can_repack(GgmlType weight, Isa isa) {
     const auto id = static_cast<uint32_t>(weight);
-    return id < kMaxTypeId && kernels(isa).repack[id] && repacked_tile_for(weight, isa);
+    return id < kMaxTypeId && kernel_set(isa).repack[id] && repacked_tile_for(weight, isa);
 }
 
 bool repack(const WeightView& w, Isa isa, int n_threads, RepackedWeights* out,
             const std::function<void(int64_t, int64_t)>& rows_done) {
     if (!can_repack(w.type, isa) || w.cols % repack_unit(w.type)) return false;
-    const RepackFn fn = kernels(isa).repack[static_cast<uint32_t>(w.type)];
+    const RepackFn fn = kernel_set(isa).repack[static_cast<uint32_t>(w.type)];
     const int64_t groups = (w.rows + kRepackRows - 1) / kRepackRows, blocks = w.cols / repack_unit(w.type);
     out->source = w.type;
     out->rows = w.rows;
@@ -182,17 +180,36 @@ bool repack(const WeightView& w, Isa isa, int n_threads, RepackedWeights* out,
     return true;
 }
 
-void matmul_repacked(const RepackedWeights& w, const uint8_t* prepared, int64_t n, float* y, int64_t ldy, Isa isa,
-                     int n_threads) {
+void q8_0_block_sums(const uint8_t* prepared, int64_t n, int64_t k, int32_t* sums) {
+    const int64_t nb = k / QK8_0;
+    for (int64_t c = 0; c < n; ++c) {
+        const auto* x = reinterpret_cast<const block_q8_0*>(prepared + static_cast<size_t>(c * nb) * sizeof(block_q8_0));
+        for (int64_t b = 0; b < nb; ++b) {
+            int32_t s = 0;
+            for (int j = 0; j < QK8_0; ++j) s += x[b].qs[j];
+            sums[c * nb + b] = s;
+        }
+    }
+}
+
+void matmul_repacked(const RepackedWeights& w, const uint8_t* prepared, const int32_t* block_sums, int64_t n, float* y,
+                     int64_t ldy, Isa isa, int n_threads) {
     const RepackedTileFn tile = repacked_tile_for(w.source, isa);
     const size_t a_stride = prepared_row_bytes(w.source, w.cols, isa);
+    std::vector<int32_t> own_sums;
+    if (!block_sums && vec_dot_type(w.source) == GgmlType::Q8_0) {
+        own_sums.resize(static_cast<size_t>(n * (w.cols / QK8_0)));
+        q8_0_block_sums(prepared, n, w.cols, own_sums.data());
+        block_sums = own_sums.data();
+    }
     const int64_t groups = (w.rows + kRepackRows - 1) / kRepackRows;
     const int threads = static_cast<int>(std::clamp<int64_t>(groups / 2, 1, std::max(1, n_threads)));
     const int64_t chunk = std::max<int64_t>(1, groups / (8 * threads));
     const int64_t n_chunks = (groups + chunk - 1) / chunk;
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
     for (int64_t i = 0; i < n_chunks; ++i)
-        tile(w.data.data(), w.rows, w.cols, i * chunk, std::min(groups, (i + 1) * chunk), prepared, a_stride, n, y, ldy);
+        tile(w.data.data(), w.rows, w.cols, i * chunk, std::min(groups, (i + 1) * chunk), prepared, a_stride, block_sums, n,
+             y, ldy);
 }
 
 }  // namespace gmg::cpu

@@ -26,7 +26,7 @@ constexpr int64_t kRepackMinColumns = 16;
 void reference_matmul(const Weight& w, const float* x, int64_t n, float* y, int n_threads) {
     const int64_t K = w.view.cols, N = w.view.rows;
     std::vector<float> xq(x, x + n * K);
-    for (int64_t t = 0; t < n; ++t) ops::round_activation_for(w.view.type, xq.data() + t * K, K);
+    for (int64_t t = 0; t < n; ++t) cpu::round_activations(w.view.type, xq.data() + t * K, K);
     const Eigen::MatrixXd X = Eigen::Map<const RowMatrix>(xq.data(), n, K).cast<double>();
     Eigen::Map<RowMatrix> Y(y, n, N);
     const int64_t chunk = 256;
@@ -227,7 +227,8 @@ void Gemma3Context::project(const Weight& w, float* y) {
     // is no larger (BF16, Q8_0), which decode reads too.
     if (model_.prompt_repack() && (input_n_ >= kRepackMinColumns || cpu::repacked_for_decode(w.view.type)))
         if (const cpu::RepackedWeights* r = w.repacked(isa_, n_threads_))
-            return cpu::matmul_repacked(*r, input_.get(w.view.type), input_n_, y, w.view.rows, isa_, n_threads_);
+            return cpu::matmul_repacked(*r, input_.get(w.view.type), input_.block_sums(w.view.type), input_n_, y,
+                                        w.view.rows, isa_, n_threads_);
     cpu::matmul(w.view, input_.get(w.view.type), input_n_, y, w.view.rows, isa_, n_threads_);
 }
 

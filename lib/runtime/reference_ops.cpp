@@ -3,11 +3,7 @@
 #include <cmath>
 #include <vector>
 
-#include "kernels/common/block_formats.h"
 #include "kernels/common/half.h"
-#include "kernels/cpu/matmul.h"
-#include "kernels/ref/dequantize.h"
-#include "kernels/ref/quantize_activations.h"
 
 namespace gmg::ops {
 
@@ -64,8 +60,6 @@ void geglu(const float* gate, const float* up, float* y, int64_t n) {
 }
 
 float round_f16(float x) { return f16_to_f32(f32_to_f16(x)); }
-
-void round_activation_for(GgmlType weight, float* x, int64_t n) { cpu::round_activations(weight, x, n); }
 
 void softmax(float* x, int64_t n) {
     float max = -INFINITY;

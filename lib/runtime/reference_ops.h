@@ -4,7 +4,6 @@
 #pragma once
 #include <cstdint>
 
-#include "kernels/common/ggml_type.h"
 
 namespace gmg::ops {
 
@@ -18,11 +17,6 @@ void rope_neox(float* x, int64_t n_rot, int64_t pos, float base, float freq_scal
 // y = gelu_tanh(gate) * up, with GELU read from the f16 table llama.cpp uses.
 void geglu(const float* gate, const float* up, float* y, int64_t n);
 float gelu_f32(float x);  // the exact tanh formula the table is built from
-
-// Rounds an activation row the way a matmul against `weight` quantizes it in
-// llama.cpp (Q8_0 / Q8_1 / Q8_K blocks, f16 or bf16), then decodes it back to
-// float, so that a float dot product sees the same activation values.
-void round_activation_for(GgmlType weight, float* x, int64_t n);
 
 // In-place softmax over n scores (max-subtracted, sum in double).
 void softmax(float* x, int64_t n);

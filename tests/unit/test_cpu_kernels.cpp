@@ -253,7 +253,7 @@ TEST_CASE("the repacked prompt GEMM matches the scalar reference", "[kernels]") 
                         std::vector<uint8_t> act(stride * static_cast<size_t>(n));
                         gmg::cpu::prepare_activations(t, isa, x.data(), n, k, act.data());
                         std::vector<float> y(static_cast<size_t>(n * rows), std::nanf(""));
-                        gmg::cpu::matmul_repacked(packed, act.data(), n, y.data(), rows, isa, 2);
+                        gmg::cpu::matmul_repacked(packed, act.data(), nullptr, n, y.data(), rows, isa, 2);
                         int bad = 0;
                         for (int64_t c = 0; c < n; ++c)
                             for (int64_t r = 0; r < rows; ++r) {

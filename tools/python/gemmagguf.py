@@ -100,7 +100,25 @@ def version():
     return _lib.gmg_version().decode()
 
 
-class Model:
+class _Handle:
+    """An owned C handle: freed by close() or at the end of a with-block."""
+    _free = None  # the gmg_*_free function, named by the subclass
+
+    def close(self):
+        if self._h:
+            getattr(_lib, self._free)(self._h)
+            self._h = ctypes.c_void_p()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class Model(_Handle):
+    _free = "gmg_model_free"
+
     def __init__(self, path, n_threads=0, vocab_only=False):
         params = _ModelParams()
         _lib.gmg_model_params_init(ctypes.byref(params))
@@ -111,16 +129,6 @@ class Model:
         self.info = _ModelInfo()
         _check(_lib.gmg_model_get_info(self._h, ctypes.byref(self.info)))
 
-    def close(self):
-        if self._h:
-            _lib.gmg_model_free(self._h)
-            self._h = ctypes.c_void_p()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     def tokenize(self, text, add_special=True, parse_special=False):
         data = text.encode("utf-8")
@@ -144,7 +152,9 @@ class Model:
         return Context(self, n_ctx, n_batch, n_threads)
 
 
-class Context:
+class Context(_Handle):
+    _free = "gmg_context_free"
+
     def __init__(self, model, n_ctx, n_batch, n_threads):
         self.model = model
         params = _ContextParams()
@@ -153,16 +163,6 @@ class Context:
         self._h = ctypes.c_void_p()
         _check(_lib.gmg_context_create(model._h, ctypes.byref(params), ctypes.byref(self._h)))
 
-    def close(self):
-        if self._h:
-            _lib.gmg_context_free(self._h)
-            self._h = ctypes.c_void_p()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     def reset(self):
         _check(_lib.gmg_context_reset(self._h))
