@@ -38,6 +38,23 @@ inline float parse_float(const char* tool, const char* flag, const char* text) {
     return v;
 }
 
+// -ngl/--n-gpu-layers N and -mg/--main-gpu N, as llama.cpp's tools spell them.
+// True when argv[i] was one of them (its value consumed).
+inline bool gpu_option(const char* tool, int argc, char** argv, int& i, gmg_model_params* mp) {
+    const std::string a = argv[i];
+    if (a == "-ngl" || a == "--n-gpu-layers" || a == "--gpu-layers")
+        mp->n_gpu_layers = static_cast<int32_t>(parse_int(tool, "-ngl", option_value(tool, argc, argv, i)));
+    else if (a == "-mg" || a == "--main-gpu")
+        mp->gpu_device = static_cast<int32_t>(parse_int(tool, "-mg", option_value(tool, argc, argv, i)));
+    else
+        return false;
+    return true;
+}
+
+inline constexpr const char* kGpuUsage =
+    "  -ngl, --n-gpu-layers N  run on the GPU: -1 or >= the layer count (e.g. 99) = the whole model (default 0: CPU)\n"
+    "  -mg, --main-gpu N       which GPU (default 0)\n";
+
 inline std::string read_file(const char* tool, const std::string& path) {
     FILE* f = std::fopen(path.c_str(), "rb");
     if (!f) die(tool, "cannot read '" + path + "'");

@@ -125,6 +125,7 @@ int main(int argc, char** argv) {
     int n_prompt = 512, n_gen = 128, threads = 0, reps = 5, n_batch = 512;
     std::optional<gmg::cpu::Isa> isa;
     bool repack = true;
+    int ngl = 0, main_gpu = 0;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         auto v = [&] { return cli::option_value(kTool, argc, argv, i); };
@@ -137,13 +138,15 @@ int main(int argc, char** argv) {
         else if (a == "-o" || a == "--output") output = v();
         else if (a == "--json") output = "json";
         else if (a == "--no-repack") repack = false;
+        else if (a == "-ngl" || a == "--n-gpu-layers") ngl = static_cast<int>(cli::parse_int(kTool, "-ngl", v()));
+        else if (a == "-mg" || a == "--main-gpu") main_gpu = static_cast<int>(cli::parse_int(kTool, "-mg", v()));
         else if (a == "--isa") {
             const char* name = v();
             isa = gmg::cpu::isa_from_name(name);
             if (!isa) cli::die(kTool, fmt::format("--isa {}: not one of scalar, avx2, avx512", name), 2);
         } else if (a == "-h" || a == "--help") {
             std::puts("usage: gmg-bench -m FILE [-p 512] [-n 128] [-t THREADS] [-r REPS] [-b BATCH] [--isa scalar|avx2|avx512]\n"
-                      "                 [--no-repack] [-o md|json] [--json]");
+                      "                 [--no-repack] [-ngl N] [-mg N] [-o md|json] [--json]");
             return 0;
         } else cli::die(kTool, "unknown argument " + a, 2);
     }
@@ -157,6 +160,8 @@ int main(int argc, char** argv) {
     std::unique_ptr<gmg::Gemma3Model> model;
     gmg::Gemma3Model::Options mo;
     mo.prompt_repack = repack;
+    mo.n_gpu_layers = ngl;
+    mo.gpu_device = main_gpu;
     check(gmg::Gemma3Model::load(path, mo, &model));
     gmg::Gemma3Context::Options co;
     co.n_ctx = std::max(std::max(n_prompt, n_gen), 1);
@@ -184,13 +189,21 @@ int main(int argc, char** argv) {
         results.push_back(r);
     }
     const std::string isa_name(gmg::cpu::isa_name(ctx->isa()));
+    std::string gpu_name;
+    if (model->gpu()) {
+        gmg::gpu::DeviceInfo info;
+        std::string err;
+        gpu_name = gmg::gpu::device_info(model->gpu()->device(), &info, &err) ? info.name : "?";
+    }
+    const std::string backend = model->gpu() ? fmt::format("{} ({})", gmg::gpu::vendor(), gpu_name)
+                                             : fmt::format("CPU ({})", isa_name);
     const std::string name = path.substr(path.find_last_of('/') + 1);
     if (output == "md") {
         fmt::print("| model | size | params | backend | threads | test | t/s |\n");
         fmt::print("| --- | ---: | ---: | --- | ---: | ---: | ---: |\n");
         for (const Result& r : results)
-            fmt::print("| {} | {:.2f} GiB | {:.2f} B | CPU ({}) | {} | {} | {:.2f} ± {:.2f} |\n", name,
-                       static_cast<double>(size) / (1ull << 30), static_cast<double>(n_params) / 1e9, isa_name, threads,
+            fmt::print("| {} | {:.2f} GiB | {:.2f} B | {} | {} | {} | {:.2f} ± {:.2f} |\n", name,
+                       static_cast<double>(size) / (1ull << 30), static_cast<double>(n_params) / 1e9, backend, threads,
                        r.test, r.avg_ts(), r.stddev_ts());
         fmt::print("\nresident memory: {:.1f} MiB at the end, {:.1f} MiB peak (weights {:.1f} MiB in the file, KV cache {:.1f} MiB)\n",
                    static_cast<double>(rss_bytes()) / (1 << 20), static_cast<double>(peak_rss_bytes()) / (1 << 20),
@@ -208,17 +221,18 @@ int main(int argc, char** argv) {
         };
         fmt::print(
             "  {{\n"
-            "    \"build_commit\": \"gemmagguf\",\n    \"cpu_info\": \"{}\",\n    \"gpu_info\": \"\",\n"
-            "    \"backends\": \"CPU\",\n    \"isa\": \"{}\",\n    \"model_filename\": \"{}\",\n"
+            "    \"build_commit\": \"gemmagguf\",\n    \"cpu_info\": \"{}\",\n    \"gpu_info\": \"{}\",\n"
+            "    \"backends\": \"{}\",\n    \"isa\": \"{}\",\n    \"model_filename\": \"{}\",\n"
             "    \"model_type\": \"gemma3 {}\",\n    \"model_size\": {},\n    \"model_n_params\": {},\n"
             "    \"n_batch\": {},\n    \"n_ubatch\": {},\n    \"n_threads\": {},\n    \"type_k\": \"f16\",\n"
-            "    \"type_v\": \"f16\",\n    \"n_gpu_layers\": 0,\n    \"flash_attn\": false,\n"
+            "    \"type_v\": \"f16\",\n    \"n_gpu_layers\": {},\n    \"flash_attn\": false,\n"
             "    \"n_prompt\": {},\n    \"n_gen\": {},\n    \"test\": \"{}\",\n"
             "    \"avg_ns\": {},\n    \"stddev_ns\": {},\n    \"avg_ts\": {:.6f},\n    \"stddev_ts\": {:.6f},\n"
             "    \"samples_ns\": {},\n    \"samples_ts\": {},\n    \"peak_rss_bytes\": {},\n    \"rss_bytes\": {},\n"
             "    \"kv_cache_bytes\": {}\n  }}{}\n",
-            json_escape(cpu_name()), isa_name, json_escape(path), json_escape(name), size, n_params, co.n_batch,
-            co.n_batch, threads, r.n_prompt, r.n_gen, r.test, static_cast<uint64_t>(Result::mean(r.ns)),
+            json_escape(cpu_name()), json_escape(gpu_name), model->gpu() ? gmg::gpu::vendor() : "CPU", isa_name,
+            json_escape(path), json_escape(name), size, n_params, co.n_batch, co.n_batch, threads,
+            model->gpu() ? model->config().n_layer : 0, r.n_prompt, r.n_gen, r.test, static_cast<uint64_t>(Result::mean(r.ns)),
             static_cast<uint64_t>(Result::stddev(r.ns)), r.avg_ts(), r.stddev_ts(), list(r.ns, true), list(r.ts(), false),
             peak_rss_bytes(), rss_bytes(), ctx->cache_bytes(), i + 1 < results.size() ? "," : "");
     }

@@ -1,4 +1,4 @@
-// gmg-perplexity -m FILE -f TEXT [-c CTX] [--chunks N] [-t THREADS]
+// gmg-perplexity -m FILE -f TEXT [-c CTX] [--chunks N] [-t THREADS] [-ngl N]
 // llama.cpp's method: split the tokenized text into windows of CTX tokens (the
 // first of each replaced by BOS), evaluate each window from an empty cache, and
 // score only the second half of each window, so every scored token has at
@@ -14,6 +14,8 @@ int main(int argc, char** argv) {
     std::string model_path, text_path;
     int n_ctx = 512, threads = 0;
     long max_chunks = -1;
+    gmg_model_params mp;
+    gmg_model_params_init(&mp);
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         auto v = [&] { return cli::option_value(tool, argc, argv, i); };
@@ -22,8 +24,10 @@ int main(int argc, char** argv) {
         else if (a == "-c" || a == "--ctx-size") n_ctx = static_cast<int>(cli::parse_int(tool, "-c", v()));
         else if (a == "-t" || a == "--threads") threads = static_cast<int>(cli::parse_int(tool, "-t", v()));
         else if (a == "--chunks") max_chunks = cli::parse_int(tool, "--chunks", v());
+        else if (cli::gpu_option(tool, argc, argv, i, &mp)) continue;
         else if (a == "-h" || a == "--help") {
-            std::puts("usage: gmg-perplexity -m FILE -f TEXT [-c CTX (default 512)] [--chunks N (default: all)] [-t THREADS]");
+            std::printf("usage: gmg-perplexity -m FILE -f TEXT [-c CTX (default 512)] [--chunks N (default: all)] [-t THREADS]\n%s",
+                        cli::kGpuUsage);
             return 0;
         } else cli::die(tool, "unknown argument " + a, 2);
     }
@@ -32,8 +36,6 @@ int main(int argc, char** argv) {
     if (threads < 0) cli::die(tool, "-t must not be negative", 2);
     const std::string text = cli::read_file(tool, text_path);
 
-    gmg_model_params mp;
-    gmg_model_params_init(&mp);
     mp.n_threads = threads;
     gmg_model* model = nullptr;
     cli::check(tool, gmg_model_load(model_path.c_str(), &mp, &model));

@@ -26,6 +26,7 @@ struct Args {
     bool have_prompt = false, chat = false, verbose = false;
     int n_predict = 128, threads = 0, n_ctx = 4096;
     gmg_sampler_params sampler;
+    gmg_model_params model_params;
 };
 
 [[noreturn]] void usage(int code) {
@@ -44,12 +45,14 @@ struct Args {
         "  -c, --ctx-size N      context length (default 4096; 0 = the model's maximum)\n"
         "  --dump-logits OUT     write float32 logits of every prompt position, [n_prompt][n_vocab]\n",
         code ? stderr : stdout);
+    std::fputs(cli::kGpuUsage, code ? stderr : stdout);
     std::exit(code);
 }
 
 Args parse(int argc, char** argv) {
     Args a;
     gmg_sampler_params_init(&a.sampler);
+    gmg_model_params_init(&a.model_params);
     a.sampler.seed = std::random_device{}();
     for (int i = 1; i < argc; ++i) {
         const std::string s = argv[i];
@@ -71,6 +74,7 @@ Args parse(int argc, char** argv) {
         else if (s == "-t" || s == "--threads") a.threads = static_cast<int>(cli::parse_int(kTool, "-t", v()));
         else if (s == "-c" || s == "--ctx-size") a.n_ctx = static_cast<int>(cli::parse_int(kTool, "-c", v()));
         else if (s == "--dump-logits") a.dump_logits = v();
+        else if (cli::gpu_option(kTool, argc, argv, i, &a.model_params)) continue;
         else if (s == "-v" || s == "--verbose") a.verbose = true;
         else if (s == "-h" || s == "--help") usage(0);
         else cli::die(kTool, "unknown argument " + s + " (see --help)", 2);
@@ -157,8 +161,7 @@ void interactive(gmg_context* ctx, const Args& a) {
 int main(int argc, char** argv) {
     Args a = parse(argc, argv);
     const auto t_load = std::chrono::steady_clock::now();
-    gmg_model_params mp;
-    gmg_model_params_init(&mp);
+    gmg_model_params mp = a.model_params;
     mp.n_threads = a.threads;
     gmg_model* model = nullptr;
     cli::check(kTool, gmg_model_load(a.model.c_str(), &mp, &model));

@@ -76,6 +76,14 @@ GMG_API gmg_status gmg_gguf_get_string(const gmg_gguf* file, const char* key, ch
  * n_elements floats (dst_count is checked). */
 GMG_API gmg_status gmg_gguf_dequantize(const gmg_gguf* file, int64_t index, float* dst, uint64_t dst_count);
 
+/* ---- GPU ------------------------------------------------------------------ */
+
+/* "CUDA", "HIP", or "none" when this library was built without a GPU backend. */
+GMG_API const char* gmg_gpu_backend(void);
+/* The number of usable GPUs; GMG_ERR_UNSUPPORTED, with the reason in
+ * gmg_last_error(), when there is none (no backend built, no driver, no device). */
+GMG_API gmg_status gmg_gpu_device_count(int32_t* out);
+
 /* ---- models and contexts ----------------------------------------------------
  * A model is immutable once loaded and may be shared by any number of threads.
  * A context (KV cache + scratch) belongs to one thread at a time.
@@ -92,6 +100,10 @@ typedef struct gmg_model_params {
     int prompt_repack; /* default 1: on the first prompt of 16+ tokens, keep a repacked copy of each
                           weight matrix for the CPU's int8 GEMM (about twice the prompt speed, at
                           1.1-1.5 extra bytes per weight); 0: one layout, least memory */
+    int32_t n_gpu_layers; /* default 0: run on the CPU. -1 (or >= n_layer, e.g. 99): the whole model on
+                             a GPU (weights and KV cache in device memory); partial offload is refused.
+                             Fails with GMG_ERR_UNSUPPORTED when there is no GPU or no GPU build. */
+    int32_t gpu_device;   /* which GPU (default 0) */
 } gmg_model_params;
 GMG_API void gmg_model_params_init(gmg_model_params* params);
 

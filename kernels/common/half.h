@@ -10,15 +10,27 @@
 namespace gmg {
 
 GMG_HOST_DEVICE inline float bits_to_f32(uint32_t bits) {
+#if defined(__CUDA_ARCH__)
+    return __uint_as_float(bits);
+#elif defined(__HIP__)  // clang's HIP mode, host and device passes alike
+    return __builtin_bit_cast(float, bits);
+#else
     float f;
     std::memcpy(&f, &bits, sizeof f);
     return f;
+#endif
 }
 
 GMG_HOST_DEVICE inline uint32_t f32_to_bits(float f) {
+#if defined(__CUDA_ARCH__)
+    return __float_as_uint(f);
+#elif defined(__HIP__)
+    return __builtin_bit_cast(uint32_t, f);
+#else
     uint32_t bits;
     std::memcpy(&bits, &f, sizeof bits);
     return bits;
+#endif
 }
 
 // binary16 -> binary32, exact for every input (subnormals, inf and NaN payloads included).

@@ -89,7 +89,12 @@ gmg_status gmg_model_load(const char* path, const gmg_model_params* params, gmg_
             opt.n_threads = full.n_threads;
             opt.vocab_only = full.vocab_only != 0;
             opt.prompt_repack = full.prompt_repack != 0;
+            opt.n_gpu_layers = full.n_gpu_layers;
+            opt.gpu_device = full.gpu_device;
         }
+        if (opt.n_gpu_layers < -1)
+            return fail(GMG_ERR_INVALID_ARGUMENT, "gmg_model_load: n_gpu_layers must be -1 (all), 0 (none) or positive");
+        if (opt.gpu_device < 0) return fail(GMG_ERR_INVALID_ARGUMENT, "gmg_model_load: gpu_device must not be negative");
         if (opt.n_threads < 0) return fail(GMG_ERR_INVALID_ARGUMENT, "gmg_model_load: n_threads must not be negative");
         auto handle = std::make_unique<gmg_model>();
         if (gmg_status s = report(gmg::Gemma3Model::load(path, opt, &handle->model)); s != GMG_OK) return s;
@@ -99,6 +104,19 @@ gmg_status gmg_model_load(const char* path, const gmg_model_params* params, gmg_
 }
 
 void gmg_model_free(gmg_model* model) { delete model; }
+
+const char* gmg_gpu_backend(void) { return gmg::gpu::vendor(); }
+
+gmg_status gmg_gpu_device_count(int32_t* out) {
+    return guarded("gmg_gpu_device_count", [&] {
+        if (!out) return fail(GMG_ERR_INVALID_ARGUMENT, "gmg_gpu_device_count: out must not be NULL");
+        int n = 0;
+        std::string err;
+        const bool ok = gmg::gpu::device_count(&n, &err);
+        *out = n;
+        return ok ? GMG_OK : fail(GMG_ERR_UNSUPPORTED, "gmg_gpu_device_count: " + err);
+    });
+}
 
 gmg_status gmg_model_get_info(const gmg_model* model, gmg_model_info* out) {
     return guarded("gmg_model_get_info", [&] {

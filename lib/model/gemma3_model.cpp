@@ -94,6 +94,13 @@ Status Gemma3Model::load(const std::string& path, const Options& options, std::u
         vec("post_ffw_norm.weight", c.n_embd, &L.post_ffw_norm);
         if (!s.ok()) return in_file(s);
     }
+    if (options.n_gpu_layers != 0) {
+        if (options.n_gpu_layers > 0 && options.n_gpu_layers < c.n_layer)
+            return {StatusCode::unsupported,
+                    fmt::format("n_gpu_layers = {}: partial offload is not supported; use -1 (or >= {}) to run the "
+                                "whole model on the GPU, or 0 for the CPU", options.n_gpu_layers, c.n_layer)};
+        if (Status s = GpuModel::upload(*m, options.gpu_device, &m->gpu_); !s.ok()) return s;
+    }
     *out = std::move(m);
     return Status::success();
 }

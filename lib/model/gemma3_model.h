@@ -11,6 +11,7 @@
 #include "lib/model/gemma3_config.h"
 #include "lib/model/vocab.h"
 #include "kernels/cpu/matmul.h"
+#include "lib/gpu/gpu_model.h"
 
 namespace gmg {
 
@@ -54,6 +55,10 @@ public:
         int n_threads = 0;  // unused since weights stay mapped; kept for API stability
         bool vocab_only = false;  // metadata and vocabulary only: enough to tokenize
         bool prompt_repack = true;  // see gmg_model_params::prompt_repack
+        // Layers offloaded to the GPU: 0 none; -1 or >= n_layer the whole model
+        // (partial offload is not implemented and is refused).
+        int n_gpu_layers = 0;
+        int gpu_device = 0;
     };
     static Status load(const std::string& path, const Options& options, std::unique_ptr<Gemma3Model>* out);
 
@@ -68,6 +73,7 @@ public:
     bool vocab_only() const { return lm_head_ == nullptr; }
     bool prompt_repack() const { return prompt_repack_; }
     uint64_t weight_bytes() const;  // bytes of the tensors as stored in the file
+    const GpuModel* gpu() const { return gpu_.get(); }  // null unless offloaded
 
 private:
     Gemma3Model() = default;
@@ -81,6 +87,7 @@ private:
     const Weight* lm_head_ = nullptr;
     std::vector<Gemma3Layer> layers_;
     bool prompt_repack_ = true;
+    std::unique_ptr<GpuModel> gpu_;
 };
 
 }  // namespace gmg

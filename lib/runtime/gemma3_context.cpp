@@ -78,7 +78,8 @@ Gemma3Context::Gemma3Context(const Gemma3Model& m, const Options& o)
       isa_(o.reference ? cpu::Isa::scalar
                        : o.isa ? std::min(*o.isa, cpu::detected_isa())
                                : cpu::active_isa()),
-      cache_(m.config(), n_ctx_, n_batch_) {
+      cache_(m.gpu() ? KvCache() : KvCache(m.config(), n_ctx_, n_batch_)) {
+    if (m.gpu()) return;  // the GPU context keeps its own cache and scratch
     const size_t B = static_cast<size_t>(n_batch_);
     x_.resize(B * cfg_.n_embd);
     h_.resize(B * cfg_.n_embd);
@@ -99,7 +100,10 @@ Status Gemma3Context::create(const Gemma3Model& model, const Options& options, s
     if (options.n_batch < 1 || options.n_batch > 8192)
         return {StatusCode::invalid_argument, fmt::format("batch size {} is outside 1..8192", options.n_batch)};
     if (options.n_threads < 0) return {StatusCode::invalid_argument, "thread count must not be negative"};
-    out->reset(new Gemma3Context(model, options));
+    std::unique_ptr<Gemma3Context> ctx(new Gemma3Context(model, options));
+    if (model.gpu())
+        if (Status s = GpuContext::create(model, ctx->n_ctx_, ctx->n_batch_, &ctx->gpu_); !s.ok()) return s;
+    *out = std::move(ctx);
     return Status::success();
 }
 
@@ -110,7 +114,8 @@ Status Gemma3Context::truncate(int64_t n) {
         if (cfg_.is_global(il) || n == 0) continue;
         // Queries at n and later need keys from n - window + 1; the ring must still hold them.
         const int64_t need = std::max<int64_t>(0, n - cfg_.sliding_window + 1);
-        if (cache_.oldest_kept(il, n_past_ - 1) > need)
+        const int64_t oldest_kept = std::max<int64_t>(0, n_past_ - KvCache::layer_capacity(cfg_, il, n_ctx_, n_batch_));
+        if (oldest_kept > need)
             return {StatusCode::invalid_argument,
                     fmt::format("cannot rewind the sliding-window cache from {} to {} positions; reset instead", n_past_, n)};
     }
@@ -137,7 +142,11 @@ Status Gemma3Context::decode(std::span<const TokenId> tokens, bool all_logits, s
         float* out = nullptr;
         if (logits && all_logits) out = logits->data() + start * V;
         else if (logits && last_chunk) out = logits->data();
-        forward_batch(tokens.data() + start, n, all_logits, out);
+        if (gpu_) {
+            if (Status s = gpu_->forward(tokens.data() + start, n, n_past_, all_logits, out); !s.ok()) return s;
+        } else {
+            forward_batch(tokens.data() + start, n, all_logits, out);
+        }
         n_past_ += n;
     }
     return Status::success();

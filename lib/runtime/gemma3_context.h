@@ -35,8 +35,9 @@ public:
     int64_t n_ctx() const { return n_ctx_; }
     int64_t n_vocab() const { return cfg_.n_vocab; }
     cpu::Isa isa() const { return isa_; }
+    bool on_gpu() const { return gpu_ != nullptr; }
     const Gemma3Model& model() const { return model_; }
-    uint64_t cache_bytes() const { return cache_.bytes(); }
+    uint64_t cache_bytes() const { return gpu_ ? gpu_->cache_bytes() : cache_.bytes(); }
     void reset() { n_past_ = 0; }
     // Forgets positions >= n. Sliding-window rings can only be rewound by at
     // most n_batch positions (older keys are gone); further needs reset().
@@ -60,7 +61,8 @@ private:
     const float* input_x_ = nullptr;
     int64_t input_n_ = 0;
     int64_t n_past_ = 0;
-    KvCache cache_;
+    KvCache cache_;                      // CPU runs only
+    std::unique_ptr<GpuContext> gpu_;    // models offloaded to a GPU
     // Scratch, sized for n_batch tokens: (tokens, width) row-major.
     std::vector<float> x_, h_, q_, k_, v_, attn_, proj_, gate_, up_, act_in_;
 };

@@ -8,10 +8,14 @@ KvCache::KvCache(const Gemma3Config& c, int64_t n_ctx, int64_t n_batch) : kv_dim
     layers_.resize(static_cast<size_t>(c.n_layer));
     for (int64_t il = 0; il < c.n_layer; ++il) {
         Layer& L = layers_[static_cast<size_t>(il)];
-        L.capacity = c.is_global(il) ? n_ctx : std::min(n_ctx, c.sliding_window + n_batch);
+        L.capacity = layer_capacity(c, il, n_ctx, n_batch);
         L.k.assign(static_cast<size_t>(L.capacity * kv_dim_), 0);
         L.v.assign(static_cast<size_t>(L.capacity * kv_dim_), 0);
     }
+}
+
+int64_t KvCache::layer_capacity(const Gemma3Config& c, int64_t il, int64_t n_ctx, int64_t n_batch) {
+    return c.is_global(il) ? n_ctx : std::min(n_ctx, c.sliding_window + n_batch);
 }
 
 uint64_t KvCache::bytes() const {

@@ -15,17 +15,14 @@ public:
     KvCache() = default;
     KvCache(const Gemma3Config& c, int64_t n_ctx, int64_t n_batch);
 
+    // Slots of layer il: every position on global layers, window + n_batch on local ones.
+    static int64_t layer_capacity(const Gemma3Config& c, int64_t il, int64_t n_ctx, int64_t n_batch);
     int64_t capacity(int64_t layer) const { return layers_[static_cast<size_t>(layer)].capacity; }
     int64_t slot(int64_t layer, int64_t pos) const { return pos % capacity(layer); }
     // (kv_dim) f16 values for one position.
     uint16_t* k(int64_t layer, int64_t pos) { return at(layers_[static_cast<size_t>(layer)].k, layer, pos); }
     uint16_t* v(int64_t layer, int64_t pos) { return at(layers_[static_cast<size_t>(layer)].v, layer, pos); }
     uint64_t bytes() const;
-    // The oldest position a ring still holds once positions up to `newest` are written.
-    int64_t oldest_kept(int64_t layer, int64_t newest) const {
-        const int64_t first = newest + 1 - capacity(layer);
-        return first > 0 ? first : 0;
-    }
 
 private:
     struct Layer {

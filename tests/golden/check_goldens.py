@@ -50,6 +50,7 @@ def main():
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--report", type=Path)
     ap.add_argument("--skip-ppl", action="store_true")
+    ap.add_argument("--ngl", type=int, default=0, help="n_gpu_layers: -1 runs the whole model on the GPU")
     args = ap.parse_args()
     os.environ["GMG_LIBRARY"] = str(args.build / "lib" / "libgemmagguf.so")
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools" / "python"))
@@ -57,7 +58,7 @@ def main():
 
     results = []  # (name, ok, detail)
     report = {"model": args.model.name, "checks": {}}
-    model = Model(args.model, n_threads=args.threads)
+    model = Model(args.model, n_threads=args.threads, n_gpu_layers=args.ngl)
     ctx = model.context(n_ctx=2048, n_batch=512, n_threads=args.threads)
 
     tok_file = args.golden / "tokens.json"
@@ -128,7 +129,7 @@ def main():
         text = Path(__file__).with_name("ppl_text.txt")
         proc = subprocess.run([str(args.build / "bin" / "gmg-perplexity"), "-m", str(args.model), "-f", str(text),
                                "-c", str(ref["ctx"]), "--chunks", str(ref["windows"]),
-                               "-t", str(args.threads)], capture_output=True, text=True)
+                               "-t", str(args.threads), "-ngl", str(args.ngl)], capture_output=True, text=True)
         m = re.search(r"PPL = ([0-9.]+) \+/- ([0-9.]+)", proc.stdout)
         if proc.returncode != 0 or not m:
             results.append(("perplexity", False, f"gmg-perplexity failed: {proc.stderr.strip()[-300:]}"))

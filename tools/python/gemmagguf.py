@@ -30,7 +30,7 @@ _lib = ctypes.CDLL(_find_library())
 
 class _ModelParams(ctypes.Structure):
     _fields_ = [("struct_size", ctypes.c_size_t), ("n_threads", ctypes.c_int32), ("vocab_only", ctypes.c_int),
-                ("prompt_repack", ctypes.c_int)]
+                ("prompt_repack", ctypes.c_int), ("n_gpu_layers", ctypes.c_int32), ("gpu_device", ctypes.c_int32)]
 
 
 class _ModelInfo(ctypes.Structure):
@@ -61,6 +61,8 @@ _PIECE_CB = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t, cty
 _sigs = {
     "gmg_version": (ctypes.c_char_p, []),
     "gmg_last_error": (ctypes.c_char_p, []),
+    "gmg_gpu_backend": (ctypes.c_char_p, []),
+    "gmg_gpu_device_count": (_status, [ctypes.POINTER(ctypes.c_int32)]),
     "gmg_model_params_init": (None, [ctypes.POINTER(_ModelParams)]),
     "gmg_model_load": (_status, [ctypes.c_char_p, ctypes.POINTER(_ModelParams), ctypes.POINTER(ctypes.c_void_p)]),
     "gmg_model_free": (None, [ctypes.c_void_p]),
@@ -100,6 +102,18 @@ def version():
     return _lib.gmg_version().decode()
 
 
+def gpu_backend():
+    """'CUDA', 'HIP', or 'none' (a build without GPU support)."""
+    return _lib.gmg_gpu_backend().decode()
+
+
+def gpu_device_count():
+    """(count, reason): the usable GPUs, and why there are none when count is 0."""
+    n = ctypes.c_int32()
+    status = _lib.gmg_gpu_device_count(ctypes.byref(n))
+    return n.value, ("" if status == 0 else _lib.gmg_last_error().decode(errors="replace"))
+
+
 class _Handle:
     """An owned C handle: freed by close() or at the end of a with-block."""
     _free = None  # the gmg_*_free function, named by the subclass
@@ -119,11 +133,12 @@ class _Handle:
 class Model(_Handle):
     _free = "gmg_model_free"
 
-    def __init__(self, path, n_threads=0, vocab_only=False):
+    def __init__(self, path, n_threads=0, vocab_only=False, n_gpu_layers=0):
         params = _ModelParams()
         _lib.gmg_model_params_init(ctypes.byref(params))
         params.n_threads = n_threads
         params.vocab_only = int(vocab_only)
+        params.n_gpu_layers = n_gpu_layers
         self._h = ctypes.c_void_p()
         _check(_lib.gmg_model_load(os.fsencode(path), ctypes.byref(params), ctypes.byref(self._h)))
         self.info = _ModelInfo()

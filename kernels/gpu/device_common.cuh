@@ -1,0 +1,49 @@
+// Device helpers shared by the kernel files: reductions written for any warp
+// width (32 on NVIDIA, 32 or 64 on AMD), and the launch-error check.
+#pragma once
+#include <string>
+
+#include "kernels/gpu/gpu_backend.h"
+#include "kernels/gpu/gpu_vendor.cuh"
+
+namespace gmg::gpu {
+
+constexpr int kMaxWarpsPerBlock = 32;  // 1024 threads / the narrowest warp
+
+__device__ inline float warp_sum(float v) {
+    for (int offset = warpSize / 2; offset > 0; offset >>= 1) v += GMG_SHFL_XOR(v, offset);
+    return v;
+}
+
+__device__ inline float warp_max(float v) {
+    for (int offset = warpSize / 2; offset > 0; offset >>= 1) v = fmaxf(v, GMG_SHFL_XOR(v, offset));
+    return v;
+}
+
+// The sum over the whole block, returned to every thread. Uses shared scratch of
+// kMaxWarpsPerBlock floats; callers must not reuse it until every thread has read.
+__device__ inline float block_sum(float v, float* scratch) {
+    const int lane = threadIdx.x % warpSize, warp = threadIdx.x / warpSize;
+    const int warps = (blockDim.x + warpSize - 1) / warpSize;
+    v = warp_sum(v);
+    __syncthreads();
+    if (lane == 0) scratch[warp] = v;
+    __syncthreads();
+    float total = 0.0f;
+    for (int w = 0; w < warps; ++w) total += scratch[w];
+    return total;
+}
+
+inline gpuStream_t native(Stream& s) { return static_cast<gpuStream_t>(s.handle()); }
+
+// Records a failed launch (bad configuration, missing kernel image) on the stream.
+inline void check_launch(Stream& s, const char* kernel) {
+    if (gpuError_t e = gpuGetLastError(); e != gpuSuccess)
+        s.fail(std::string("launching ") + kernel + ": " + gpuGetErrorString(e));
+}
+
+inline unsigned blocks_for(int64_t count, int threads) {
+    return static_cast<unsigned>((count + threads - 1) / threads);
+}
+
+}  // namespace gmg::gpu

@@ -1,0 +1,173 @@
+// The GPU backend as plain C++: what the library and the tests call, with no
+// CUDA or HIP type in sight (the .cu files behind it are the only ones that see
+// a vendor header). Built with GMG_CUDA or GMG_HIP; otherwise no_gpu.cpp
+// provides the same functions, reporting that the build has no GPU support.
+//
+// Pointers named d_* are device memory. Launchers are asynchronous on a Stream;
+// the first error on a stream is kept and returned by Stream::sync().
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "kernels/common/ggml_type.h"
+#include "kernels/gpu/act_quant.h"
+
+namespace gmg::gpu {
+
+// "CUDA", "HIP", or "none" (built without a GPU backend).
+const char* vendor();
+bool built();
+
+struct DeviceInfo {
+    std::string name;
+    int major = 0, minor = 0;  // compute capability (CUDA) or gfx version (HIP)
+    uint64_t memory_bytes = 0;
+    int warp_size = 0;
+    int multiprocessors = 0;
+};
+// The usable devices; false (with a message) when none: no driver, no device, or no GPU support built.
+bool device_count(int* n, std::string* error);
+bool device_info(int device, DeviceInfo* out, std::string* error);
+
+// Device memory, freed with the object.
+class DeviceBuffer {
+public:
+    DeviceBuffer() = default;
+    ~DeviceBuffer();
+    DeviceBuffer(DeviceBuffer&& o) noexcept : ptr_(o.ptr_), bytes_(o.bytes_) { o.ptr_ = nullptr, o.bytes_ = 0; }
+    DeviceBuffer& operator=(DeviceBuffer&& o) noexcept;
+    DeviceBuffer(const DeviceBuffer&) = delete;
+    DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+
+    bool allocate(size_t bytes, std::string* error);
+    void* data() const { return ptr_; }
+    template <class T>
+    T* as() const { return static_cast<T*>(ptr_); }
+    size_t bytes() const { return bytes_; }
+
+private:
+    void* ptr_ = nullptr;
+    size_t bytes_ = 0;
+};
+
+// Page-locked host memory: copies from it can be captured in a graph.
+class PinnedBuffer {
+public:
+    PinnedBuffer() = default;
+    ~PinnedBuffer();
+    PinnedBuffer(const PinnedBuffer&) = delete;
+    PinnedBuffer& operator=(const PinnedBuffer&) = delete;
+    bool allocate(size_t bytes, std::string* error);
+    void* data() const { return ptr_; }
+    template <class T>
+    T* as() const { return static_cast<T*>(ptr_); }
+
+private:
+    void* ptr_ = nullptr;
+};
+
+class Graph;
+
+// A stream on one device, its codebook tables, and the first error seen on it.
+class Stream {
+public:
+    Stream() = default;
+    ~Stream();
+    Stream(const Stream&) = delete;
+    Stream& operator=(const Stream&) = delete;
+    bool create(int device, std::string* error);
+    // Makes the stream's device current on the calling thread (launches go there).
+    bool activate();
+
+    void* handle() const { return handle_; }
+    int device() const { return device_; }
+    int warp_size() const { return warp_size_; }
+    const void* tables() const { return tables_; }  // a GridTables of device pointers
+    bool ok() const { return error_.empty(); }
+    void fail(const std::string& message);  // keeps the first
+    // Waits for the work queued so far; false with the first error.
+    bool sync(std::string* error);
+
+    void upload(void* d_dst, const void* src, size_t bytes);
+    void download(void* dst, const void* d_src, size_t bytes);
+    void zero(void* d_dst, size_t bytes);
+
+    // Everything queued between these becomes the graph (nothing runs meanwhile).
+    bool begin_capture();
+    bool end_capture(Graph* out);
+
+private:
+    void* handle_ = nullptr;
+    int device_ = 0;
+    int warp_size_ = 32;
+    const void* tables_ = nullptr;
+    std::string error_;
+};
+
+class Graph {
+public:
+    Graph() = default;
+    ~Graph();
+    Graph(const Graph&) = delete;
+    Graph& operator=(const Graph&) = delete;
+    bool valid() const { return exec_ != nullptr; }
+    void launch(Stream& s);
+    void reset();
+
+private:
+    friend class Stream;
+    void* exec_ = nullptr;
+};
+
+// ---- kernels -------------------------------------------------------------------
+
+// Quantized activations of n rows of k floats for one ActRule: int8 q (n*k) and a
+// float scale per 32 (n*k/32); float rules write rounded floats to f (n*k) instead.
+struct ActRows {
+    int8_t* d_q = nullptr;
+    float* d_scale = nullptr;
+    float* d_f = nullptr;
+};
+void quantize_rows(Stream& s, ActRule rule, const float* d_x, int64_t n, int64_t k, const ActRows& out);
+
+// A weight matrix on the device, in its GGUF block format.
+struct DeviceWeight {
+    GgmlType type = GgmlType::F32;
+    const void* d_data = nullptr;
+    size_t row_bytes = 0;
+    int64_t rows = 0, cols = 0;
+};
+// True when `type` has a GPU matmul.
+bool has_matmul(GgmlType type);
+// y[c * ldy + r] = W[r] . act[c] for c < n: activations prepared by quantize_rows
+// with act_rule(w.type).
+void matmul(Stream& s, const DeviceWeight& w, const ActRows& act, int64_t n, float* d_y, int64_t ldy);
+
+// y = x * rsqrt(mean(x^2) + eps) * w, for n rows of `width`.
+void rms_norm(Stream& s, const float* d_x, const float* d_w, float* d_y, int64_t n, int64_t width, float eps);
+// Gemma's sandwich: x += rms_norm(p) * w, row by row.
+void add_rms_norm(Stream& s, float* d_x, const float* d_p, const float* d_w, int64_t n, int64_t width, float eps);
+// gate = gelu(gate) * up (llama.cpp's f16-table GELU).
+void geglu(Stream& s, float* d_gate, const float* d_up, int64_t count);
+// x = cap * tanh(x / cap).
+void softcap(Stream& s, float* d_x, int64_t count, float cap);
+
+// Where token t of a step sits: position *d_pos0 + t (read on the device, so
+// that a captured decode graph replays at the next position).
+struct AttentionShape {
+    int64_t n_head = 0, n_head_kv = 0, head_dim = 0, n_rot = 0;
+    int64_t capacity = 0;  // slots of this layer's cache ring (position p lives in slot p % capacity)
+    int64_t window = 0;    // keys visible to a query, itself included; 0: all (a global layer)
+};
+// Per token: QK-norm, NeoX RoPE and the attention scale on q (in place); QK-norm and
+// RoPE on k; k and v stored as f16 into the cache slots of their positions.
+void qk_norm_rope_store(Stream& s, const AttentionShape& a, float* d_q, const float* d_k, const float* d_v,
+                        const float* d_q_norm, const float* d_k_norm, float eps, float rope_base, float freq_scale,
+                        float attn_scale, uint16_t* d_kcache, uint16_t* d_vcache, int64_t n, const int32_t* d_pos0);
+// Causal (and windowed) attention of n query rows over the f16 cache: out (n, n_head*head_dim).
+void attention(Stream& s, const AttentionShape& a, const float* d_q, const uint16_t* d_kcache,
+               const uint16_t* d_vcache, float* d_out, int64_t n, const int32_t* d_pos0);
+
+}  // namespace gmg::gpu

@@ -1,0 +1,262 @@
+#include "lib/gpu/gpu_model.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "kernels/ref/dequantize.h"
+#include "lib/model/gemma3_model.h"
+#include "lib/runtime/kv_cache.h"
+
+namespace gmg {
+namespace {
+
+constexpr int64_t kHeadRows = 16;  // LM-head rows computed per pass in prompts (bounds the logits buffer)
+
+Status gpu_error(const std::string& what) { return {StatusCode::internal, "GPU: " + what}; }
+
+}  // namespace
+
+// ---- weights -------------------------------------------------------------------
+
+Status GpuModel::upload(const Gemma3Model& model, int device, std::unique_ptr<GpuModel>* out) {
+    std::string err;
+    if (!gpu::built()) {
+        int n = 0;
+        gpu::device_count(&n, &err);
+        return {StatusCode::unsupported, err};
+    }
+    gpu::Stream stream;
+    if (!stream.create(device, &err)) return {StatusCode::unsupported, "GPU offload requested, but " + err};
+    std::unique_ptr<GpuModel> m(new GpuModel());
+    m->device_ = device;
+    m->buffers_.reserve(16 * model.layers().size() + 4);
+
+    auto copy = [&](const void* src, size_t bytes, const void** dst) -> Status {
+        gpu::DeviceBuffer buf;
+        if (!buf.allocate(bytes, &err)) return {StatusCode::out_of_memory, "GPU: " + err};
+        stream.upload(buf.data(), src, bytes);
+        if (!stream.sync(&err)) return gpu_error(err);  // pageable source: wait before it can change
+        *dst = buf.data();
+        m->bytes_ += bytes;
+        m->buffers_.push_back(std::move(buf));
+        return Status::success();
+    };
+    auto matrix = [&](const Weight& w, gpu::DeviceWeight* d) -> Status {
+        if (!gpu::has_matmul(w.view.type))
+            return {StatusCode::unsupported, fmt::format("GPU: no kernel for weight type {} (tensor '{}')",
+                                                         traits_of(w.view.type).name, std::string(w.tensor->name))};
+        *d = {w.view.type, nullptr, w.view.row_bytes, w.view.rows, w.view.cols};
+        return copy(w.view.data, w.view.row_bytes * static_cast<size_t>(w.view.rows), &d->d_data);
+    };
+    auto vector = [&](const std::vector<float>& v, const float** d) -> Status {
+        const void* p = nullptr;
+        Status s = copy(v.data(), v.size() * sizeof(float), &p);
+        *d = static_cast<const float*>(p);
+        return s;
+    };
+
+    Status s;
+    for (const Gemma3Layer& L : model.layers()) {
+        Layer d{};
+        for (auto [w, dw] : {std::pair{&L.wq, &d.wq}, {&L.wk, &d.wk}, {&L.wv, &d.wv}, {&L.wo, &d.wo},
+                             {&L.gate, &d.gate}, {&L.up, &d.up}, {&L.down, &d.down}})
+            if (s.ok()) s = matrix(*w, dw);
+        for (auto [v, dv] : {std::pair{&L.attn_norm, &d.attn_norm}, {&L.q_norm, &d.q_norm}, {&L.k_norm, &d.k_norm},
+                             {&L.post_attn_norm, &d.post_attn_norm}, {&L.ffn_norm, &d.ffn_norm},
+                             {&L.post_ffw_norm, &d.post_ffw_norm}})
+            if (s.ok()) s = vector(*v, dv);
+        if (!s.ok()) return s;
+        m->layers_.push_back(d);
+    }
+    if (s = matrix(model.lm_head(), &m->lm_head_); !s.ok()) return s;
+    if (s = vector(model.output_norm(), &m->output_norm_); !s.ok()) return s;
+    *out = std::move(m);
+    return Status::success();
+}
+
+// ---- contexts --------------------------------------------------------------------
+
+struct GpuContext::State {
+    gpu::Stream stream;
+    gpu::Graph decode_graph;
+    int64_t n_ctx = 0, n_batch = 0;
+    // Activations, (n_batch, width) row-major.
+    gpu::DeviceBuffer x, h, q, k, v, attn, proj, gate, up, logits, pos;
+    gpu::DeviceBuffer act_q, act_scale, act_f;
+    gpu::PinnedBuffer host_x, host_pos, host_logits;
+    struct LayerCache {
+        gpu::DeviceBuffer k, v;
+        gpu::AttentionShape shape;
+    };
+    std::vector<LayerCache> cache;
+    // The activations prepared for the current input, and for which rule.
+    const float* input = nullptr;
+    int64_t input_n = 0, input_k = 0;
+    bool prepared = false;
+    gpu::ActRule prepared_rule = gpu::ActRule::f32;
+};
+
+GpuContext::GpuContext(const Gemma3Model& model) : model_(model), s_(std::make_unique<State>()) {}
+GpuContext::~GpuContext() = default;
+
+Status GpuContext::create(const Gemma3Model& model, int64_t n_ctx, int64_t n_batch, std::unique_ptr<GpuContext>* out) {
+    const GpuModel* gm = model.gpu();
+    if (!gm) return {StatusCode::internal, "GPU context for a model that was not offloaded"};
+    std::unique_ptr<GpuContext> ctx(new GpuContext(model));
+    State& s = *ctx->s_;
+    std::string err;
+    if (!s.stream.create(gm->device(), &err)) return {StatusCode::unsupported, "GPU: " + err};
+    s.n_ctx = n_ctx;
+    s.n_batch = n_batch;
+    const Gemma3Config& c = model.config();
+    const auto B = static_cast<size_t>(n_batch), F = sizeof(float);
+    const int64_t widest = std::max({c.n_embd, c.q_dim(), c.n_ff});
+    const size_t head_rows = static_cast<size_t>(std::min(n_batch, kHeadRows));
+    bool ok = s.x.allocate(B * c.n_embd * F, &err) && s.h.allocate(B * c.n_embd * F, &err) &&
+              s.q.allocate(B * c.q_dim() * F, &err) && s.k.allocate(B * c.kv_dim() * F, &err) &&
+              s.v.allocate(B * c.kv_dim() * F, &err) && s.attn.allocate(B * c.q_dim() * F, &err) &&
+              s.proj.allocate(B * c.n_embd * F, &err) && s.gate.allocate(B * c.n_ff * F, &err) &&
+              s.up.allocate(B * c.n_ff * F, &err) && s.logits.allocate(head_rows * c.n_vocab * F, &err) &&
+              s.pos.allocate(sizeof(int32_t), &err) && s.act_q.allocate(B * widest, &err) &&
+              s.act_scale.allocate(B * (widest / 32 + 1) * F, &err) && s.act_f.allocate(B * widest * F, &err) &&
+              s.host_x.allocate(B * c.n_embd * F, &err) && s.host_pos.allocate(sizeof(int32_t), &err) &&
+              s.host_logits.allocate(c.n_vocab * F, &err);
+    s.cache.resize(static_cast<size_t>(c.n_layer));
+    for (int64_t il = 0; ok && il < c.n_layer; ++il) {
+        State::LayerCache& L = s.cache[static_cast<size_t>(il)];
+        L.shape = {c.n_head, c.n_head_kv, c.head_dim, c.n_rot, KvCache::layer_capacity(c, il, n_ctx, n_batch),
+                   c.is_global(il) ? 0 : c.sliding_window};
+        const size_t bytes = static_cast<size_t>(L.shape.capacity * c.kv_dim()) * sizeof(uint16_t);
+        ok = L.k.allocate(bytes, &err) && L.v.allocate(bytes, &err);
+        ctx->cache_bytes_ += 2 * bytes;
+    }
+    if (!ok) return {StatusCode::out_of_memory, "GPU: " + err};
+    *out = std::move(ctx);
+    return Status::success();
+}
+
+void GpuContext::set_input(const float* d_x, int64_t n, int64_t k) {
+    s_->input = d_x;
+    s_->input_n = n;
+    s_->input_k = k;
+    s_->prepared = false;
+}
+
+void GpuContext::project(const gpu::DeviceWeight& w, float* d_y) {
+    State& s = *s_;
+    const gpu::ActRule rule = gpu::act_rule(w.type);
+    const gpu::ActRows act{s.act_q.as<int8_t>(), s.act_scale.as<float>(), s.act_f.as<float>()};
+    if (!s.prepared || s.prepared_rule != rule) {  // q/k/v and gate/up usually share one
+        gpu::quantize_rows(s.stream, rule, s.input, s.input_n, s.input_k, act);
+        s.prepared = true;
+        s.prepared_rule = rule;
+    }
+    gpu::matmul(s.stream, w, act, s.input_n, d_y, w.rows);
+}
+
+// Queues one step's layers for n tokens: the embedded rows and the position come
+// from the pinned host buffers, so a captured graph picks up new ones each replay.
+void GpuContext::enqueue_layers(int64_t n) {
+    State& s = *s_;
+    const Gemma3Config& c = model_.config();
+    const GpuModel& gm = *model_.gpu();
+    const int64_t E = c.n_embd;
+    gpu::Stream& st = s.stream;
+    st.upload(s.pos.data(), s.host_pos.data(), sizeof(int32_t));
+    st.upload(s.x.data(), s.host_x.data(), static_cast<size_t>(n * E) * sizeof(float));
+    float *x = s.x.as<float>(), *h = s.h.as<float>(), *q = s.q.as<float>(), *k = s.k.as<float>(),
+          *v = s.v.as<float>(), *attn = s.attn.as<float>(), *proj = s.proj.as<float>(), *gate = s.gate.as<float>(),
+          *up = s.up.as<float>();
+    const auto* pos = s.pos.as<int32_t>();
+    for (int64_t il = 0; il < c.n_layer; ++il) {
+        const GpuModel::Layer& L = gm.layers()[static_cast<size_t>(il)];
+        State::LayerCache& C = s.cache[static_cast<size_t>(il)];
+        const bool global = c.is_global(il);
+        gpu::rms_norm(st, x, L.attn_norm, h, n, E, c.rms_eps);
+        set_input(h, n, E);
+        project(L.wq, q);
+        project(L.wk, k);
+        project(L.wv, v);
+        gpu::qk_norm_rope_store(st, C.shape, q, k, v, L.q_norm, L.k_norm, c.rms_eps,
+                                global ? c.rope_base_global : c.rope_base_local,
+                                global ? c.rope_freq_scale_global : 1.0f, c.attn_scale, C.k.as<uint16_t>(),
+                                C.v.as<uint16_t>(), n, pos);
+        gpu::attention(st, C.shape, q, C.k.as<uint16_t>(), C.v.as<uint16_t>(), attn, n, pos);
+        set_input(attn, n, c.q_dim());
+        project(L.wo, proj);
+        gpu::add_rms_norm(st, x, proj, L.post_attn_norm, n, E, c.rms_eps);
+        gpu::rms_norm(st, x, L.ffn_norm, h, n, E, c.rms_eps);
+        set_input(h, n, E);
+        project(L.gate, gate);
+        project(L.up, up);
+        gpu::geglu(st, gate, up, n * c.n_ff);
+        set_input(gate, n, c.n_ff);
+        project(L.down, proj);
+        gpu::add_rms_norm(st, x, proj, L.post_ffw_norm, n, E, c.rms_eps);
+    }
+}
+
+// Final norm, LM head and soft-cap for rows first..first+m-1 into d_logits (m rows).
+void GpuContext::enqueue_head(int64_t first, int64_t m, float* d_logits) {
+    State& s = *s_;
+    const Gemma3Config& c = model_.config();
+    const int64_t E = c.n_embd;
+    gpu::rms_norm(s.stream, s.x.as<float>() + first * E, model_.gpu()->output_norm(), s.h.as<float>(), m, E, c.rms_eps);
+    set_input(s.h.as<float>(), m, E);
+    project(model_.gpu()->lm_head(), d_logits);
+    if (c.final_logit_softcap > 0.0f) gpu::softcap(s.stream, d_logits, m * c.n_vocab, c.final_logit_softcap);
+}
+
+Status GpuContext::forward(const TokenId* tokens, int64_t n, int64_t pos0, bool all_logits, float* logits) {
+    State& s = *s_;
+    const Gemma3Config& c = model_.config();
+    const int64_t E = c.n_embd, V = c.n_vocab;
+    if (n < 1 || n > s.n_batch || pos0 + n > s.n_ctx) return {StatusCode::internal, "GPU forward: bad step size"};
+    if (!s.stream.activate()) return gpu_error("cannot select the context's device");
+    // Embedding rows on the host (an exact decode of n rows of the mapped table).
+    const gguf::TensorInfo& embd = model_.token_embd();
+    const float scale = std::sqrt(static_cast<float>(E));
+    float* hx = s.host_x.as<float>();
+    for (int64_t t = 0; t < n; ++t) {
+        float* xt = hx + t * E;
+        ref::dequantize_row(embd.type, embd.data + static_cast<uint64_t>(tokens[t]) * embd.row_bytes, xt, E);
+        for (int64_t i = 0; i < E; ++i) xt[i] *= scale;
+    }
+    *s.host_pos.as<int32_t>() = static_cast<int32_t>(pos0);
+    std::string err;
+
+    if (n == 1) {  // decode: one graph, captured on first use and replayed
+        if (!s.decode_graph.valid()) {
+            if (!s.stream.begin_capture()) return gpu_error(s.stream.sync(&err) ? "graph capture failed" : err);
+            enqueue_layers(1);
+            enqueue_head(0, 1, s.logits.as<float>());
+            s.stream.download(s.host_logits.data(), s.logits.data(), static_cast<size_t>(V) * sizeof(float));
+            if (!s.stream.end_capture(&s.decode_graph)) {
+                s.stream.sync(&err);
+                return gpu_error(err);
+            }
+        }
+        s.decode_graph.launch(s.stream);
+        if (!s.stream.sync(&err)) return gpu_error(err);
+        if (logits) std::memcpy(logits, s.host_logits.data(), static_cast<size_t>(V) * sizeof(float));
+        return Status::success();
+    }
+
+    enqueue_layers(n);
+    if (logits) {
+        const int64_t first = all_logits ? 0 : n - 1;
+        const int64_t rows = std::min(n, kHeadRows);
+        for (int64_t r = first; r < n; r += rows) {
+            const int64_t m = std::min(rows, n - r);
+            enqueue_head(r, m, s.logits.as<float>());
+            s.stream.download(logits + (r - first) * V, s.logits.data(), static_cast<size_t>(m * V) * sizeof(float));
+        }
+    }
+    if (!s.stream.sync(&err)) return gpu_error(err);
+    return Status::success();
+}
+
+}  // namespace gmg

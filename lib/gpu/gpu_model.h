@@ -1,0 +1,66 @@
+// Whole-model GPU offload: the weights copied to one device in their GGUF block
+// formats (no dequantized copies), and a context that runs Gemma3 steps there
+// with its KV cache in device memory. Behind Gemma3Model / Gemma3Context: a model
+// loaded with n_gpu_layers != 0 runs every context on the GPU.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "kernels/gpu/gpu_backend.h"
+#include "lib/model/vocab.h"
+#include "lib/util/status.h"
+
+namespace gmg {
+
+class Gemma3Model;
+
+class GpuModel {
+public:
+    // Copies the model's weights to `device`. Fails cleanly without a GPU build,
+    // a device, enough device memory, or a kernel for one of the weight types.
+    static Status upload(const Gemma3Model& model, int device, std::unique_ptr<GpuModel>* out);
+
+    struct Layer {
+        gpu::DeviceWeight wq, wk, wv, wo, gate, up, down;
+        const float *attn_norm, *q_norm, *k_norm, *post_attn_norm, *ffn_norm, *post_ffw_norm;
+    };
+    int device() const { return device_; }
+    uint64_t bytes() const { return bytes_; }
+    const std::vector<Layer>& layers() const { return layers_; }
+    const gpu::DeviceWeight& lm_head() const { return lm_head_; }
+    const float* output_norm() const { return output_norm_; }
+
+private:
+    GpuModel() = default;
+    int device_ = 0;
+    uint64_t bytes_ = 0;
+    std::vector<gpu::DeviceBuffer> buffers_;  // owns every device array below
+    std::vector<Layer> layers_;
+    gpu::DeviceWeight lm_head_;
+    const float* output_norm_ = nullptr;
+};
+
+class GpuContext {
+public:
+    static Status create(const Gemma3Model& model, int64_t n_ctx, int64_t n_batch, std::unique_ptr<GpuContext>* out);
+    ~GpuContext();
+    // Evaluates n <= n_batch tokens at positions pos0...; logits (n_vocab floats per
+    // row: every token when all_logits, else the last) when logits is not null.
+    Status forward(const TokenId* tokens, int64_t n, int64_t pos0, bool all_logits, float* logits);
+    uint64_t cache_bytes() const { return cache_bytes_; }
+
+private:
+    struct State;
+    explicit GpuContext(const Gemma3Model& model);
+    void enqueue_layers(int64_t n);
+    void enqueue_head(int64_t first, int64_t m, float* d_logits);
+    void set_input(const float* d_x, int64_t n, int64_t k);
+    void project(const gpu::DeviceWeight& w, float* d_y);
+
+    const Gemma3Model& model_;
+    std::unique_ptr<State> s_;
+    uint64_t cache_bytes_ = 0;
+};
+
+}  // namespace gmg

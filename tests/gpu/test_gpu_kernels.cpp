@@ -1,0 +1,376 @@
+// Every GPU kernel against a CPU oracle on random data: the quantized products
+// for every weight type (odd row counts, several column counts, outputs poisoned
+// with NaN so an unwritten element fails), the activation quantizers byte for
+// byte, the norms, GeGLU, and QK-norm + RoPE + cache store + attention across a
+// sliding-window ring. Exits 77 (ctest: skipped) when no GPU can be used.
+#define CATCH_CONFIG_RUNNER
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/gpu/gpu_backend.h"
+#include "kernels/gpu/group_decode.h"
+#include "kernels/ref/dequantize.h"
+#include "lib/runtime/reference_ops.h"
+#include "tests/support/random_blocks.h"
+
+using namespace gmg;
+
+namespace {
+
+gpu::Stream* g_stream = nullptr;
+
+template <class T>
+gpu::DeviceBuffer to_device(const std::vector<T>& host) {
+    gpu::DeviceBuffer b;
+    std::string err;
+    REQUIRE(b.allocate(std::max<size_t>(1, host.size() * sizeof(T)), &err));
+    if (!host.empty()) g_stream->upload(b.data(), host.data(), host.size() * sizeof(T));
+    REQUIRE(g_stream->sync(&err));
+    return b;
+}
+
+template <class T>
+std::vector<T> to_host(const gpu::DeviceBuffer& b, size_t count) {
+    std::vector<T> out(count);
+    g_stream->download(out.data(), b.data(), count * sizeof(T));
+    std::string err;
+    INFO(err);
+    REQUIRE(g_stream->sync(&err));
+    return out;
+}
+
+std::vector<float> normal_floats(size_t n, std::mt19937& rng, float sigma = 1.0f) {
+    std::normal_distribution<float> d(0.0f, sigma);
+    std::vector<float> v(n);
+    for (auto& x : v) x = d(rng);
+    return v;
+}
+
+// The host side of one activation row under a rule: dequantized values.
+std::vector<double> host_activation(gpu::ActRule rule, const float* x, int64_t k) {
+    std::vector<double> a(static_cast<size_t>(k));
+    if (gpu::is_float_rule(rule)) {
+        for (int64_t i = 0; i < k; ++i) a[static_cast<size_t>(i)] = gpu::round_float_act(rule, x[i]);
+        return a;
+    }
+    const int blk = gpu::act_block(rule);
+    std::vector<int8_t> q(static_cast<size_t>(blk));
+    for (int64_t b = 0; b < k / blk; ++b) {
+        const float* xs = x + b * blk;
+        const float d = rule == gpu::ActRule::q8_K ? gpu::quantize_q8_K(xs, q.data())
+                      : rule == gpu::ActRule::q8_1 ? gpu::quantize_q8_1(xs, q.data())
+                                                   : gpu::quantize_q8_0(xs, q.data());
+        for (int j = 0; j < blk; ++j) a[static_cast<size_t>(b * blk + j)] = static_cast<double>(d) * q[static_cast<size_t>(j)];
+    }
+    return a;
+}
+
+std::vector<GgmlType> gpu_types() {
+    std::vector<GgmlType> out;
+    int n = 0;
+    const TypeTraits* all = all_type_traits(&n);
+    for (int i = 0; i < n; ++i)
+        if (all[i].weight_only && gpu::has_matmul(all[i].type)) out.push_back(all[i].type);
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("GPU matmul matches the exact product for every weight type", "[gpu][matmul]") {
+    std::mt19937 rng(42);
+    const auto types = gpu_types();
+    REQUIRE(types.size() >= 26);
+    for (GgmlType t : types) {
+        const TypeTraits tr = traits_of(t);
+        CAPTURE(tr.name);
+        const gpu::ActRule rule = gpu::act_rule(t);
+        const int64_t rows = 37;
+        const int64_t cols = gpu::act_block(rule) == 256 || tr.block_elems == 256 ? 768
+                           : tr.block_elems == 64                                  ? 512
+                           : tr.block_elems == 1                                   ? 100
+                                                                                   : 160;
+        const auto wbytes = testing::random_rows(t, rows, cols, rng);
+        const size_t row_bytes = wbytes.size() / static_cast<size_t>(rows);
+        std::vector<float> w(static_cast<size_t>(rows * cols));
+        for (int64_t r = 0; r < rows; ++r)
+            REQUIRE(ref::dequantize_row(t, wbytes.data() + r * row_bytes, w.data() + r * cols, cols));
+        gpu::DeviceBuffer dw = to_device(wbytes);
+        const gpu::DeviceWeight weight{t, dw.data(), row_bytes, rows, cols};
+
+        for (int64_t n : {1, 2, 9, 17}) {
+            CAPTURE(n);
+            const auto x = normal_floats(static_cast<size_t>(n * cols), rng);
+            gpu::DeviceBuffer dx = to_device(x);
+            gpu::DeviceBuffer q, scale, f;
+            std::string err;
+            REQUIRE(q.allocate(static_cast<size_t>(n * cols), &err));
+            REQUIRE(scale.allocate(static_cast<size_t>(n * cols / 32 + 1) * sizeof(float), &err));
+            REQUIRE(f.allocate(static_cast<size_t>(n * cols) * sizeof(float), &err));
+            const gpu::ActRows act{q.as<int8_t>(), scale.as<float>(), f.as<float>()};
+            const int64_t ldy = rows + 3;  // the gaps must stay poisoned
+            gpu::DeviceBuffer dy = to_device(std::vector<float>(static_cast<size_t>(n * ldy), std::numeric_limits<float>::quiet_NaN()));
+            gpu::quantize_rows(*g_stream, rule, dx.as<float>(), n, cols, act);
+            gpu::matmul(*g_stream, weight, act, n, dy.as<float>(), ldy);
+            const auto y = to_host<float>(dy, static_cast<size_t>(n * ldy));
+            int bad = 0, unwritten = 0, overwritten = 0;
+            double worst = 0.0;
+            for (int64_t c = 0; c < n; ++c) {
+                const auto a = host_activation(rule, x.data() + c * cols, cols);
+                for (int64_t r = 0; r < rows; ++r) {
+                    double exact = 0.0, mag = 0.0;
+                    for (int64_t i = 0; i < cols; ++i) {
+                        const double p = static_cast<double>(w[static_cast<size_t>(r * cols + i)]) * a[static_cast<size_t>(i)];
+                        exact += p;
+                        mag += std::fabs(p);
+                    }
+                    const float got = y[static_cast<size_t>(c * ldy + r)];
+                    if (std::isnan(got)) ++unwritten;
+                    else if (std::fabs(got - exact) > 1e-5 * mag + 1e-7) ++bad;
+                    if (mag > 0) worst = std::max(worst, std::fabs(got - exact) / mag);
+                }
+                for (int64_t r = rows; r < ldy; ++r) overwritten += !std::isnan(y[static_cast<size_t>(c * ldy + r)]);
+            }
+            CAPTURE(worst);
+            CHECK(unwritten == 0);
+            CHECK(overwritten == 0);
+            CHECK(bad == 0);
+        }
+    }
+}
+
+TEST_CASE("GPU activation quantizers are byte-identical to the host rules", "[gpu][quantize]") {
+    std::mt19937 rng(3);
+    const int64_t n = 3, k = 512;
+    auto x = normal_floats(static_cast<size_t>(n * k), rng, 4.0f);
+    for (size_t i = 0; i < 64; ++i) x[i] = std::round(x[i] * 2.0f) * 0.5f;  // ties
+    for (size_t i = 64; i < 96; ++i) x[i] = 0.0f;                          // an empty block
+    gpu::DeviceBuffer dx = to_device(x);
+    for (gpu::ActRule rule : {gpu::ActRule::q8_0, gpu::ActRule::q8_1, gpu::ActRule::q8_K, gpu::ActRule::f16,
+                              gpu::ActRule::bf16, gpu::ActRule::f32}) {
+        CAPTURE(static_cast<int>(rule));
+        gpu::DeviceBuffer q, scale, f;
+        std::string err;
+        REQUIRE(q.allocate(static_cast<size_t>(n * k), &err));
+        REQUIRE(scale.allocate(static_cast<size_t>(n * k / 32) * sizeof(float), &err));
+        REQUIRE(f.allocate(static_cast<size_t>(n * k) * sizeof(float), &err));
+        gpu::quantize_rows(*g_stream, rule, dx.as<float>(), n, k, {q.as<int8_t>(), scale.as<float>(), f.as<float>()});
+        if (gpu::is_float_rule(rule)) {
+            const auto got = to_host<float>(f, static_cast<size_t>(n * k));
+            int differ = 0;
+            for (size_t i = 0; i < got.size(); ++i) differ += got[i] != gpu::round_float_act(rule, x[i]);
+            CHECK(differ == 0);
+            continue;
+        }
+        const auto got_q = to_host<int8_t>(q, static_cast<size_t>(n * k));
+        const auto got_d = to_host<float>(scale, static_cast<size_t>(n * k / 32));
+        const int blk = gpu::act_block(rule);
+        int differ = 0;
+        std::vector<int8_t> want(static_cast<size_t>(blk));
+        for (int64_t b = 0; b < n * k / blk; ++b) {
+            const float* xs = x.data() + b * blk;
+            const float d = rule == gpu::ActRule::q8_K ? gpu::quantize_q8_K(xs, want.data())
+                          : rule == gpu::ActRule::q8_1 ? gpu::quantize_q8_1(xs, want.data())
+                                                       : gpu::quantize_q8_0(xs, want.data());
+            differ += std::memcmp(want.data(), got_q.data() + b * blk, static_cast<size_t>(blk)) != 0;
+            for (int g = 0; g < blk / 32; ++g) differ += got_d[static_cast<size_t>(b * blk / 32 + g)] != d;
+        }
+        CHECK(differ == 0);
+    }
+}
+
+TEST_CASE("GPU RMSNorm, sandwich norm, GeGLU and soft-cap match the CPU ops", "[gpu][ops]") {
+    std::mt19937 rng(5);
+    const int64_t n = 5, width = 1152;
+    const auto x = normal_floats(static_cast<size_t>(n * width), rng, 3.0f);
+    const auto p = normal_floats(static_cast<size_t>(n * width), rng, 30.0f);
+    const auto w = normal_floats(static_cast<size_t>(width), rng, 2.0f);
+    gpu::DeviceBuffer dx = to_device(x), dp = to_device(p), dw = to_device(w);
+    gpu::DeviceBuffer dy = to_device(std::vector<float>(x.size(), std::numeric_limits<float>::quiet_NaN()));
+    gpu::rms_norm(*g_stream, dx.as<float>(), dw.as<float>(), dy.as<float>(), n, width, 1e-6f);
+    gpu::add_rms_norm(*g_stream, dx.as<float>(), dp.as<float>(), dw.as<float>(), n, width, 1e-6f);
+    const auto y = to_host<float>(dy, x.size());
+    const auto x2 = to_host<float>(dx, x.size());
+    std::vector<float> want(static_cast<size_t>(width)), pn(static_cast<size_t>(width));
+    int bad_norm = 0, bad_add = 0;
+    for (int64_t r = 0; r < n; ++r) {
+        ops::rms_norm(x.data() + r * width, w.data(), want.data(), width, 1e-6f);
+        ops::rms_norm(p.data() + r * width, w.data(), pn.data(), width, 1e-6f);
+        for (int64_t i = 0; i < width; ++i) {
+            const size_t at = static_cast<size_t>(r * width + i);
+            bad_norm += !(std::fabs(y[at] - want[static_cast<size_t>(i)]) <= 1e-5f * (std::fabs(want[static_cast<size_t>(i)]) + 1.0f));
+            const float sum = pn[static_cast<size_t>(i)] + x[at];
+            bad_add += !(std::fabs(x2[at] - sum) <= 1e-5f * (std::fabs(sum) + 1.0f));
+        }
+    }
+    CHECK(bad_norm == 0);
+    CHECK(bad_add == 0);
+
+    auto gate = normal_floats(4096, rng, 4.0f);
+    gate[0] = -12.0f, gate[1] = 11.0f, gate[2] = 0.0f;
+    const auto up = normal_floats(4096, rng);
+    gpu::DeviceBuffer dg = to_device(gate), du = to_device(up);
+    gpu::geglu(*g_stream, dg.as<float>(), du.as<float>(), 4096);
+    const auto got = to_host<float>(dg, 4096);
+    std::vector<float> ref(4096);
+    ops::geglu(gate.data(), up.data(), ref.data(), 4096);
+    int bad_gelu = 0;
+    for (size_t i = 0; i < ref.size(); ++i)  // at most one f16 step apart (libm's last ulp before the rounding)
+        bad_gelu += !(std::fabs(got[i] - ref[i]) <= 1e-3f * std::fabs(ref[i]) + 1e-6f);
+    CHECK(bad_gelu == 0);
+
+    gpu::softcap(*g_stream, dg.as<float>(), 4096, 30.0f);
+    const auto capped = to_host<float>(dg, 4096);
+    int bad_cap = 0;
+    for (size_t i = 0; i < got.size(); ++i) bad_cap += !(std::fabs(capped[i] - 30.0f * std::tanh(got[i] / 30.0f)) <= 1e-5f);
+    CHECK(bad_cap == 0);
+}
+
+TEST_CASE("GPU QK-norm, RoPE, cache store and attention match a double-precision oracle", "[gpu][attention]") {
+    std::mt19937 rng(9);
+    for (int64_t window : {int64_t{0}, int64_t{5}}) {
+        CAPTURE(window);
+        gpu::AttentionShape a;
+        a.n_head = 4, a.n_head_kv = 1, a.head_dim = 256, a.n_rot = 256, a.window = window;
+        const int64_t D = a.head_dim, Q = a.n_head * D, KV = a.n_head_kv * D, n_batch = 8;
+        a.capacity = window ? window + n_batch : 64;
+        const float eps = 1e-6f, base = 10000.0f, attn_scale = 0.0625f;
+        const auto qn = normal_floats(static_cast<size_t>(D), rng), kn = normal_floats(static_cast<size_t>(D), rng);
+        gpu::DeviceBuffer dqn = to_device(qn), dkn = to_device(kn);
+        const size_t cache_elems = static_cast<size_t>(a.capacity * KV);
+        gpu::DeviceBuffer kc = to_device(std::vector<uint16_t>(cache_elems, 0));
+        gpu::DeviceBuffer vc = to_device(std::vector<uint16_t>(cache_elems, 0));
+        std::vector<uint16_t> host_k(cache_elems), host_v(cache_elems);
+        gpu::DeviceBuffer dpos = to_device(std::vector<int32_t>{0});
+
+        int64_t pos0 = 0;
+        for (int64_t n : {8, 3, 1, 7, 1}) {  // prompts and decode steps; the local ring wraps
+            CAPTURE(pos0, n);
+            auto q = normal_floats(static_cast<size_t>(n * Q), rng, 2.0f);
+            const auto k = normal_floats(static_cast<size_t>(n * KV), rng, 2.0f);
+            const auto v = normal_floats(static_cast<size_t>(n * KV), rng);
+            gpu::DeviceBuffer dq = to_device(q), dk = to_device(k), dv = to_device(v);
+            gpu::DeviceBuffer dout = to_device(std::vector<float>(static_cast<size_t>(n * Q), std::numeric_limits<float>::quiet_NaN()));
+            const int32_t p0 = static_cast<int32_t>(pos0);
+            g_stream->upload(dpos.data(), &p0, sizeof p0);
+            gpu::qk_norm_rope_store(*g_stream, a, dq.as<float>(), dk.as<float>(), dv.as<float>(), dqn.as<float>(),
+                                    dkn.as<float>(), eps, base, 1.0f, attn_scale, kc.as<uint16_t>(), vc.as<uint16_t>(), n,
+                                    dpos.as<int32_t>());
+            gpu::attention(*g_stream, a, dq.as<float>(), kc.as<uint16_t>(), vc.as<uint16_t>(), dout.as<float>(), n,
+                           dpos.as<int32_t>());
+            const auto out = to_host<float>(dout, static_cast<size_t>(n * Q));
+            const auto qdev = to_host<float>(dq, static_cast<size_t>(n * Q));
+
+            // The oracle: the CPU ops on the host, then attention in double.
+            for (int64_t t = 0; t < n; ++t) {
+                for (int64_t h = 0; h < a.n_head; ++h) {
+                    float* qh = q.data() + t * Q + h * D;
+                    ops::rms_norm(qh, qn.data(), qh, D, eps);
+                    ops::rope_neox(qh, a.n_rot, pos0 + t, base, 1.0f);
+                    for (int64_t i = 0; i < D; ++i) qh[i] *= attn_scale;
+                }
+                std::vector<float> kh(k.begin() + t * KV, k.begin() + (t + 1) * KV);
+                ops::rms_norm(kh.data(), kn.data(), kh.data(), D, eps);
+                ops::rope_neox(kh.data(), a.n_rot, pos0 + t, base, 1.0f);
+                const size_t slot = static_cast<size_t>(((pos0 + t) % a.capacity) * KV);
+                for (int64_t i = 0; i < KV; ++i) {
+                    host_k[slot + static_cast<size_t>(i)] = f32_to_f16(kh[static_cast<size_t>(i)]);
+                    host_v[slot + static_cast<size_t>(i)] = f32_to_f16(v[static_cast<size_t>(t * KV + i)]);
+                }
+            }
+            int bad_q = 0;
+            for (size_t i = 0; i < q.size(); ++i) bad_q += !(std::fabs(qdev[i] - q[i]) <= 1e-4f * (std::fabs(q[i]) + 0.1f));
+            CHECK(bad_q == 0);
+            const auto kdev = to_host<uint16_t>(kc, cache_elems);
+            int bad_k = 0;
+            for (size_t i = 0; i < cache_elems; ++i)
+                bad_k += !(std::fabs(f16_to_f32(kdev[i]) - f16_to_f32(host_k[i])) <= 2e-3f * (std::fabs(f16_to_f32(host_k[i])) + 0.1f));
+            CHECK(bad_k == 0);
+
+            int bad_out = 0, unwritten = 0;
+            for (int64_t t = 0; t < n; ++t) {
+                const int64_t p = pos0 + t;
+                const int64_t lo = window ? std::max<int64_t>(0, p - window + 1) : 0;
+                for (int64_t h = 0; h < a.n_head; ++h) {
+                    const float* qh = q.data() + t * Q + h * D;
+                    std::vector<double> s;
+                    double mx = -1e300;
+                    for (int64_t j = lo; j <= p; ++j) {
+                        const uint16_t* kj = host_k.data() + (j % a.capacity) * KV;
+                        double acc = 0.0;
+                        for (int64_t i = 0; i < D; ++i) acc += static_cast<double>(ops::round_f16(qh[i])) * f16_to_f32(kj[i]);
+                        s.push_back(acc);
+                        mx = std::max(mx, acc);
+                    }
+                    double sum = 0.0;
+                    for (double& e : s) sum += (e = std::exp(e - mx));
+                    for (int64_t i = 0; i < D; ++i) {
+                        double o = 0.0;
+                        for (int64_t j = lo; j <= p; ++j)
+                            o += s[static_cast<size_t>(j - lo)] / sum * f16_to_f32(host_v[static_cast<size_t>((j % a.capacity) * KV + i)]);
+                        const float got = out[static_cast<size_t>(t * Q + h * D + i)];
+                        if (std::isnan(got)) ++unwritten;
+                        else bad_out += !(std::fabs(got - o) <= 2e-3);
+                    }
+                }
+            }
+            CHECK(unwritten == 0);
+            CHECK(bad_out == 0);
+            pos0 += n;
+        }
+    }
+}
+
+TEST_CASE("a decode step captured as a graph replays at new positions", "[gpu][graph]") {
+    std::mt19937 rng(13);
+    const int64_t width = 256;
+    const auto w = normal_floats(static_cast<size_t>(width), rng);
+    gpu::DeviceBuffer dw = to_device(w), dx = to_device(std::vector<float>(static_cast<size_t>(width), 0.0f));
+    gpu::DeviceBuffer dy = to_device(std::vector<float>(static_cast<size_t>(width), 0.0f));
+    gpu::PinnedBuffer pin;
+    std::string err;
+    REQUIRE(pin.allocate(static_cast<size_t>(width) * sizeof(float), &err));
+    gpu::Graph graph;
+    REQUIRE(g_stream->begin_capture());
+    g_stream->upload(dx.data(), pin.data(), static_cast<size_t>(width) * sizeof(float));
+    gpu::rms_norm(*g_stream, dx.as<float>(), dw.as<float>(), dy.as<float>(), 1, width, 1e-6f);
+    REQUIRE(g_stream->end_capture(&graph));
+    for (int round = 0; round < 3; ++round) {  // new inputs in the pinned buffer, same graph
+        const auto x = normal_floats(static_cast<size_t>(width), rng);
+        std::memcpy(pin.data(), x.data(), x.size() * sizeof(float));
+        graph.launch(*g_stream);
+        const auto y = to_host<float>(dy, x.size());
+        std::vector<float> want(x.size());
+        ops::rms_norm(x.data(), w.data(), want.data(), width, 1e-6f);
+        int bad = 0;
+        for (size_t i = 0; i < x.size(); ++i) bad += !(std::fabs(y[i] - want[i]) <= 1e-5f * (std::fabs(want[i]) + 1.0f));
+        CHECK(bad == 0);
+    }
+}
+
+int main(int argc, char** argv) {
+    int n = 0;
+    std::string err;
+    if (!gpu::device_count(&n, &err)) {
+        std::printf("skipped: %s\n", err.c_str());
+        return 77;  // ctest SKIP_RETURN_CODE
+    }
+    gpu::Stream stream;
+    if (!stream.create(0, &err)) {
+        std::printf("cannot use GPU 0: %s\n", err.c_str());
+        return 1;
+    }
+    gpu::DeviceInfo info;
+    if (gpu::device_info(0, &info, &err))
+        std::printf("%s device 0: %s (compute %d.%d, %d multiprocessors, warp %d, %.1f GiB)\n", gpu::vendor(),
+                    info.name.c_str(), info.major, info.minor, info.multiprocessors, info.warp_size,
+                    static_cast<double>(info.memory_bytes) / (1ull << 30));
+    g_stream = &stream;
+    return Catch::Session().run(argc, argv);
+}
