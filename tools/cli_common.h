@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "gemmagguf/gemmagguf.h"
 
@@ -36,6 +37,22 @@ inline float parse_float(const char* tool, const char* flag, const char* text) {
     const float v = std::strtof(text, &end);
     if (!text[0] || *end) die(tool, std::string("bad number for ") + flag + ": '" + text + "'", 2);
     return v;
+}
+
+// Text -> token ids through gmg_tokenize's buffer protocol (a second call with the
+// count it asks for: a piece can be longer in tokens than in bytes).
+inline std::vector<gmg_token> tokenize(const char* tool, const gmg_model* model, const std::string& text,
+                                       int add_special, int parse_special) {
+    std::vector<gmg_token> ids(text.size() + 2);
+    size_t n = 0;
+    gmg_status s = gmg_tokenize(model, text.data(), text.size(), add_special, parse_special, ids.data(), ids.size(), &n);
+    if (s == GMG_ERR_BUFFER_TOO_SMALL) {
+        ids.resize(n);
+        s = gmg_tokenize(model, text.data(), text.size(), add_special, parse_special, ids.data(), ids.size(), &n);
+    }
+    check(tool, s);
+    ids.resize(n);
+    return ids;
 }
 
 // -ngl/--n-gpu-layers N and -mg/--main-gpu N, as llama.cpp's tools spell them.

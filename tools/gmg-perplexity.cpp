@@ -41,10 +41,8 @@ int main(int argc, char** argv) {
     cli::check(tool, gmg_model_load(model_path.c_str(), &mp, &model));
     gmg_model_info info;
     cli::check(tool, gmg_model_get_info(model, &info));
-    std::vector<gmg_token> tokens(text.size() + 2);
-    size_t n_tokens = 0;
-    cli::check(tool, gmg_tokenize(model, text.data(), text.size(), 1, 0, tokens.data(), tokens.size(), &n_tokens));
-    tokens.resize(n_tokens);
+    const std::vector<gmg_token> tokens = cli::tokenize(tool, model, text, 1, 0);
+    const size_t n_tokens = tokens.size();
     size_t n_chunks = n_tokens / static_cast<size_t>(n_ctx);
     if (max_chunks >= 0 && static_cast<size_t>(max_chunks) < n_chunks) n_chunks = static_cast<size_t>(max_chunks);
     if (n_chunks == 0)

@@ -109,9 +109,8 @@ std::string user_turn(const std::string& content) {
 
 // Decodes the prompt keeping every position's logits and writes them out.
 void dump_prompt_logits(gmg_context* ctx, gmg_model* model, const Args& a, const std::string& text) {
-    std::vector<gmg_token> ids(text.size() + 2);
-    size_t n = 0;
-    cli::check(kTool, gmg_tokenize(model, text.data(), text.size(), 1, a.chat, ids.data(), ids.size(), &n));
+    const std::vector<gmg_token> ids = cli::tokenize(kTool, model, text, 1, a.chat);
+    const size_t n = ids.size();
     gmg_model_info info;
     cli::check(kTool, gmg_model_get_info(model, &info));
     cli::check(kTool, gmg_decode(ctx, ids.data(), n, 1));

@@ -28,10 +28,8 @@ int main(int argc, char** argv) {
     mp.vocab_only = 1;
     gmg_model* model = nullptr;
     cli::check(tool, gmg_model_load(model_path.c_str(), &mp, &model));
-    size_t n = 0;
-    std::vector<gmg_token> ids(text.size() + 2);
-    cli::check(tool, gmg_tokenize(model, text.data(), text.size(), bos, parse_special, ids.data(), ids.size(), &n));
-    for (size_t i = 0; i < n; ++i) std::printf(i ? " %d" : "%d", ids[i]);
+    const std::vector<gmg_token> ids = cli::tokenize(tool, model, text, bos, parse_special);
+    for (size_t i = 0; i < ids.size(); ++i) std::printf(i ? " %d" : "%d", ids[i]);
     std::printf("\n");
     gmg_model_free(model);
     return 0;

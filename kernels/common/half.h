@@ -7,6 +7,10 @@
 
 #include "compat.h"
 
+#if defined(__CUDACC__) && !defined(__HIPCC__)
+#include <cuda_fp16.h>  // the device's conversion instructions (same results, one instruction)
+#endif
+
 namespace gmg {
 
 GMG_HOST_DEVICE inline float bits_to_f32(uint32_t bits) {
@@ -35,6 +39,11 @@ GMG_HOST_DEVICE inline uint32_t f32_to_bits(float f) {
 
 // binary16 -> binary32, exact for every input (subnormals, inf and NaN payloads included).
 GMG_HOST_DEVICE inline float f16_to_f32(uint16_t h) {
+#if defined(__CUDA_ARCH__)
+    return __half2float(__ushort_as_half(h));
+#elif defined(__HIP_DEVICE_COMPILE__)
+    return static_cast<float>(__builtin_bit_cast(_Float16, h));
+#endif
     const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
     const uint32_t exp = (h >> 10) & 0x1fu;
     uint32_t mant = h & 0x3ffu;
@@ -52,6 +61,11 @@ GMG_HOST_DEVICE inline float f16_to_f32(uint16_t h) {
 
 // binary32 -> binary16 with round-to-nearest-even (what F16C and CUDA's __float2half do).
 GMG_HOST_DEVICE inline uint16_t f32_to_f16(float f) {
+#if defined(__CUDA_ARCH__)
+    return __half_as_ushort(__float2half_rn(f));
+#elif defined(__HIP_DEVICE_COMPILE__)
+    return __builtin_bit_cast(uint16_t, static_cast<_Float16>(f));
+#endif
     const uint32_t bits = f32_to_bits(f);
     const uint16_t sign = static_cast<uint16_t>((bits >> 16) & 0x8000u);
     const uint32_t abs = bits & 0x7fffffffu;

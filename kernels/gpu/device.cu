@@ -239,6 +239,43 @@ bool Stream::end_capture(Graph* out) {
     return ok();
 }
 
+Timer::~Timer() {
+    if (begin_) static_cast<void>(gpuEventDestroy(static_cast<gpuEvent_t>(begin_)));
+    if (end_) static_cast<void>(gpuEventDestroy(static_cast<gpuEvent_t>(end_)));
+}
+
+void Timer::start(Stream& s) {
+    for (void** e : {&begin_, &end_}) {
+        if (*e) continue;
+        gpuEvent_t ev = nullptr;
+        if (gpuError_t err = gpuEventCreate(&ev); err != gpuSuccess) return s.fail(message("creating an event", err));
+        *e = ev;
+    }
+    if (gpuError_t err = gpuEventRecord(static_cast<gpuEvent_t>(begin_), static_cast<gpuStream_t>(s.handle()));
+        err != gpuSuccess)
+        s.fail(message("recording an event", err));
+}
+
+float Timer::stop_ms(Stream& s) {
+    float ms = 0.0f;
+    if (!begin_ || !end_) return 0.0f;
+    if (gpuError_t err = gpuEventRecord(static_cast<gpuEvent_t>(end_), static_cast<gpuStream_t>(s.handle()));
+        err != gpuSuccess)
+        return s.fail(message("recording an event", err)), 0.0f;
+    if (gpuError_t err = gpuEventSynchronize(static_cast<gpuEvent_t>(end_)); err != gpuSuccess)
+        return s.fail(message("waiting for an event", err)), 0.0f;
+    if (gpuError_t err = gpuEventElapsedTime(&ms, static_cast<gpuEvent_t>(begin_), static_cast<gpuEvent_t>(end_));
+        err != gpuSuccess)
+        return s.fail(message("reading an event timer", err)), 0.0f;
+    return ms;
+}
+
+void copy_device(Stream& s, void* d_dst, const void* d_src, size_t bytes) {
+    if (gpuError_t e = gpuMemcpyAsync(d_dst, d_src, bytes, gpuMemcpyDeviceToDevice, static_cast<gpuStream_t>(s.handle()));
+        e != gpuSuccess)
+        s.fail(message("device-to-device copy", e));
+}
+
 Graph::~Graph() { reset(); }
 
 void Graph::reset() {

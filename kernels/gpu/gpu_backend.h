@@ -121,6 +121,23 @@ private:
     void* exec_ = nullptr;
 };
 
+// Device time between start() and stop_ms() on one stream (events), in milliseconds.
+class Timer {
+public:
+    Timer() = default;
+    ~Timer();
+    Timer(const Timer&) = delete;
+    Timer& operator=(const Timer&) = delete;
+    void start(Stream& s);
+    float stop_ms(Stream& s);  // waits for the stream; 0 after an error (see Stream::sync)
+
+private:
+    void* begin_ = nullptr;
+    void* end_ = nullptr;
+};
+
+void copy_device(Stream& s, void* d_dst, const void* d_src, size_t bytes);
+
 // ---- kernels -------------------------------------------------------------------
 
 // Quantized activations of n rows of k floats for one ActRule: int8 q (n*k) and a

@@ -50,6 +50,13 @@ void Stream::download(void*, const void*, size_t) { fail(kNotBuilt); }
 void Stream::zero(void*, size_t) { fail(kNotBuilt); }
 bool Stream::begin_capture() { return false; }
 bool Stream::end_capture(Graph*) { return false; }
+Timer::~Timer() = default;
+void Timer::start(Stream& s) { s.fail(kNotBuilt); }
+float Timer::stop_ms(Stream& s) {
+    s.fail(kNotBuilt);
+    return 0.0f;
+}
+void copy_device(Stream& s, void*, const void*, size_t) { s.fail(kNotBuilt); }
 Graph::~Graph() = default;
 void Graph::reset() {}
 void Graph::launch(Stream& s) { s.fail(kNotBuilt); }

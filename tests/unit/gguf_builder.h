@@ -60,6 +60,15 @@ public:
         ++n_kv_;
         return *this;
     }
+    GgufBuilder& i32_array(std::string_view key, const std::vector<int32_t>& v) {
+        put_str(kv_, key);
+        put<uint32_t>(kv_, 9);
+        put<uint32_t>(kv_, 5);
+        put<uint64_t>(kv_, v.size());
+        for (int32_t x : v) put<int32_t>(kv_, x);
+        ++n_kv_;
+        return *this;
+    }
     // Appends a tensor whose bytes are `data`, placed at the next aligned offset.
     GgufBuilder& tensor(std::string_view name, std::vector<int64_t> ne, uint32_t type, const std::vector<uint8_t>& data) {
         put_str(info_, name);

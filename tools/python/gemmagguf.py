@@ -149,8 +149,13 @@ class Model(_Handle):
         data = text.encode("utf-8")
         n = ctypes.c_size_t()
         buf = (_token * (len(data) + 2))()
-        _check(_lib.gmg_tokenize(self._h, data, len(data), int(add_special), int(parse_special), buf, len(buf),
-                                 ctypes.byref(n)))
+        status = _lib.gmg_tokenize(self._h, data, len(data), int(add_special), int(parse_special), buf, len(buf),
+                                   ctypes.byref(n))
+        if status == 7:  # GMG_ERR_BUFFER_TOO_SMALL: n holds the count needed
+            buf = (_token * n.value)()
+            status = _lib.gmg_tokenize(self._h, data, len(data), int(add_special), int(parse_special), buf, len(buf),
+                                       ctypes.byref(n))
+        _check(status)
         return list(buf[: n.value])
 
     def detokenize(self, tokens, special=False):

@@ -1,0 +1,171 @@
+// gmg-bench-gpu [--quick] [--types T1,T2,...]
+// The GPU kernels at Gemma3-1B shapes against the device's measured ceilings:
+//   - copy bandwidth: a device-to-device copy of 2 GiB, bytes read plus written;
+//   - mat-vec (decode, one column) per weight type: weight bytes read per second,
+//     over enough weight copies to defeat the L2 cache, as a share of the copy rate;
+//   - mat-mat (prompt, 512 columns): arithmetic rate in TFLOP/s (2 per weight per column);
+//   - attention over a 4096-position f16 cache (decode): cache bytes read per second.
+// Device events around each region, warm-up first, median of the repetitions.
+#include <algorithm>
+#include <cstdio>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "kernels/gpu/gpu_backend.h"
+#include "tests/support/random_blocks.h"
+
+using namespace gmg;
+
+namespace {
+
+gpu::Stream g_stream;
+
+[[noreturn]] void die(const std::string& msg) {
+    std::fprintf(stderr, "gmg-bench-gpu: error: %s\n", msg.c_str());
+    std::exit(1);
+}
+
+void check() {
+    std::string err;
+    if (!g_stream.sync(&err)) die(err);
+}
+
+gpu::DeviceBuffer alloc(size_t bytes) {
+    gpu::DeviceBuffer b;
+    std::string err;
+    if (!b.allocate(bytes, &err)) die(err);
+    return b;
+}
+
+// Median device milliseconds of `reps` runs of f, after two warm-up runs.
+template <class F>
+double median_ms(int reps, F&& f) {
+    gpu::Timer timer;
+    for (int i = 0; i < 2; ++i) f(i);
+    std::vector<double> ms;
+    for (int i = 0; i < reps; ++i) {
+        timer.start(g_stream);
+        f(i);
+        ms.push_back(timer.stop_ms(g_stream));
+    }
+    check();
+    std::sort(ms.begin(), ms.end());
+    return ms[ms.size() / 2];
+}
+
+struct Shape {
+    const char* name;
+    int64_t rows, cols;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    bool quick = false;
+    std::string type_list = "Q4_0,Q4_1,Q5_0,Q5_1,Q8_0,IQ4_NL,Q2_K,Q3_K,Q4_K,Q5_K,Q6_K,IQ4_XS,IQ3_XXS,IQ3_S,IQ2_XXS,"
+                            "IQ2_XS,IQ2_S,IQ1_S,IQ1_M,TQ1_0,TQ2_0,MXFP4,BF16,F16,F32";
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        if (a == "--quick") quick = true;
+        else if (a == "--types" && i + 1 < argc) type_list = argv[++i];
+        else if (a == "-h" || a == "--help") {
+            std::puts("usage: gmg-bench-gpu [--quick] [--types Q4_K,Q8_0,...]");
+            return 0;
+        } else die("unknown argument " + a);
+    }
+    std::string err;
+    if (!g_stream.create(0, &err)) die(err);
+    gpu::DeviceInfo info;
+    if (!gpu::device_info(0, &info, &err)) die(err);
+    std::printf("device: %s %s, compute %d.%d, %d multiprocessors, %.1f GiB\n", gpu::vendor(), info.name.c_str(),
+                info.major, info.minor, info.multiprocessors, static_cast<double>(info.memory_bytes) / (1ull << 30));
+
+    // Ceiling: copy bandwidth.
+    const size_t copy_bytes = size_t{2} << 30;
+    gpu::DeviceBuffer a = alloc(copy_bytes), b = alloc(copy_bytes);
+    g_stream.zero(a.data(), copy_bytes);
+    const double copy_ms = median_ms(quick ? 5 : 10, [&](int) { gpu::copy_device(g_stream, b.data(), a.data(), copy_bytes); });
+    const double copy_gbs = 2.0 * static_cast<double>(copy_bytes) / (copy_ms * 1e-3) / 1e9;
+    std::printf("copy bandwidth (read + write): %.0f GB/s\n\n", copy_gbs);
+    a = gpu::DeviceBuffer();
+    b = gpu::DeviceBuffer();
+
+    const Shape shapes[] = {{"q 1152->1024", 1024, 1152},  {"k/v 1152->256", 256, 1152},
+                            {"gate/up 1152->6912", 6912, 1152}, {"down 6912->1152", 1152, 6912},
+                            {"lm_head 1152->262144", 262144, 1152}};
+    std::mt19937 rng(1);
+    std::printf("| type | shape | mat-vec GB/s | %% of copy | mat-mat n=512 TFLOP/s |\n| --- | --- | ---: | ---: | ---: |\n");
+    std::stringstream list(type_list);
+    for (std::string name; std::getline(list, name, ',');) {
+        const auto type = type_from_name(name);
+        if (!type || !gpu::has_matmul(*type)) {
+            std::printf("| %s | (no GPU kernel) | | | |\n", name.c_str());
+            continue;
+        }
+        const gpu::ActRule rule = gpu::act_rule(*type);
+        for (const Shape& sh : shapes) {
+            if (quick && sh.rows == 262144 && *type != GgmlType::Q8_0) continue;
+            const auto rb = row_bytes(*type, sh.cols);
+            if (!rb || sh.cols % gpu::act_block(rule) != 0) continue;  // this type cannot hold such rows
+            const size_t bytes = static_cast<size_t>(*rb) * static_cast<size_t>(sh.rows);
+            // Copies enough to exceed the L2 several times over (at least 512 MiB read per sweep).
+            const int copies = static_cast<int>(std::min<size_t>(64, std::max<size_t>(1, (size_t{512} << 20) / bytes)));
+            const auto host = testing::random_rows(*type, sh.rows, sh.cols, rng);
+            std::vector<gpu::DeviceBuffer> w;
+            for (int c = 0; c < copies; ++c) {
+                w.push_back(alloc(bytes));
+                g_stream.upload(w.back().data(), host.data(), bytes);
+            }
+            check();
+            const int64_t n_max = 512;
+            gpu::DeviceBuffer x = alloc(static_cast<size_t>(n_max * sh.cols) * sizeof(float));
+            std::vector<float> xs(static_cast<size_t>(n_max * sh.cols));
+            std::normal_distribution<float> normal(0.0f, 1.0f);
+            for (auto& v : xs) v = normal(rng);
+            g_stream.upload(x.data(), xs.data(), xs.size() * sizeof(float));
+            gpu::DeviceBuffer q = alloc(static_cast<size_t>(n_max * sh.cols));
+            gpu::DeviceBuffer scale = alloc(static_cast<size_t>(n_max * sh.cols / 32 + 1) * sizeof(float));
+            gpu::DeviceBuffer f = alloc(static_cast<size_t>(n_max * sh.cols) * sizeof(float));
+            gpu::DeviceBuffer y = alloc(static_cast<size_t>(n_max * sh.rows) * sizeof(float));
+            const gpu::ActRows act{q.as<int8_t>(), scale.as<float>(), f.as<float>()};
+            gpu::quantize_rows(g_stream, rule, x.as<float>(), n_max, sh.cols, act);
+            auto weight = [&](int i) {
+                return gpu::DeviceWeight{*type, w[static_cast<size_t>(i % copies)].data(), static_cast<size_t>(*rb), sh.rows, sh.cols};
+            };
+            const double mv_ms = median_ms(quick ? 20 : 50, [&](int i) { gpu::matmul(g_stream, weight(i), act, 1, y.as<float>(), sh.rows); });
+            const double mm_ms = median_ms(quick ? 3 : 10, [&](int i) { gpu::matmul(g_stream, weight(i), act, n_max, y.as<float>(), sh.rows); });
+            const double gbs = static_cast<double>(bytes) / (mv_ms * 1e-3) / 1e9;
+            const double tflops = 2.0 * static_cast<double>(sh.rows * sh.cols * n_max) / (mm_ms * 1e-3) / 1e12;
+            std::printf("| %s | %s | %.0f | %.0f%% | %.1f |\n", name.c_str(), sh.name, gbs, 100.0 * gbs / copy_gbs, tflops);
+            std::fflush(stdout);
+        }
+    }
+
+    // Attention: one decode query over 4096 cached positions, Gemma3-1B heads.
+    gpu::AttentionShape at;
+    at.n_head = 4, at.n_head_kv = 1, at.head_dim = 256, at.n_rot = 256, at.capacity = 4096, at.window = 0;
+    const size_t cache_elems = static_cast<size_t>(at.capacity * at.n_head_kv * at.head_dim);
+    gpu::DeviceBuffer kc = alloc(cache_elems * 2), vc = alloc(cache_elems * 2);
+    std::vector<uint16_t> hc(cache_elems);
+    for (auto& v : hc) v = f32_to_f16(std::normal_distribution<float>(0.0f, 1.0f)(rng));
+    g_stream.upload(kc.data(), hc.data(), cache_elems * 2);
+    g_stream.upload(vc.data(), hc.data(), cache_elems * 2);
+    gpu::DeviceBuffer qd = alloc(static_cast<size_t>(at.n_head * at.head_dim) * sizeof(float));
+    gpu::DeviceBuffer od = alloc(static_cast<size_t>(at.n_head * at.head_dim) * sizeof(float));
+    std::vector<float> qh(static_cast<size_t>(at.n_head * at.head_dim), 0.1f);
+    g_stream.upload(qd.data(), qh.data(), qh.size() * sizeof(float));
+    gpu::DeviceBuffer pos = alloc(sizeof(int32_t));
+    const int32_t last = static_cast<int32_t>(at.capacity - 1);
+    g_stream.upload(pos.data(), &last, sizeof last);
+    const double att_ms = median_ms(quick ? 20 : 50, [&](int) {
+        gpu::attention(g_stream, at, qd.as<float>(), kc.as<uint16_t>(), vc.as<uint16_t>(), od.as<float>(), 1, pos.as<int32_t>());
+    });
+    std::printf("\nattention, one query over 4096 positions: %.1f us, %.0f GB/s of K+V (%.1f%% of copy; the cache fits in L2)\n",
+                att_ms * 1e3, 2.0 * static_cast<double>(cache_elems * 2) / (att_ms * 1e-3) / 1e9,
+                100.0 * 2.0 * static_cast<double>(cache_elems * 2) / (att_ms * 1e-3) / 1e9 / copy_gbs);
+    return 0;
+}
