@@ -107,6 +107,14 @@ GMG_HOST_DEVICE inline float quantize_q8_K(const float* x, int8_t* q) {
     return 1.0f / iscale;
 }
 
+// One block of an integer rule (32 values, or 256 for Q8_K) -> q, and its scale
+// stored once per 32 values (act_block(rule) / 32 entries of scale_out).
+GMG_HOST_DEVICE inline void quantize_block(ActRule rule, const float* x, int8_t* q, float* scale_out) {
+    const float d = rule == ActRule::q8_K ? quantize_q8_K(x, q) : rule == ActRule::q8_1 ? quantize_q8_1(x, q)
+                                                                                          : quantize_q8_0(x, q);
+    for (int g = 0; g < act_block(rule) / 32; ++g) scale_out[g] = d;
+}
+
 GMG_HOST_DEVICE inline float round_float_act(ActRule r, float x) {
     if (r == ActRule::f16) return f16_to_f32(f32_to_f16(x));
     if (r == ActRule::bf16) return bf16_to_f32(f32_to_bf16(x));

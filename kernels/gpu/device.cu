@@ -235,8 +235,12 @@ bool Stream::end_capture(Graph* out) {
         fail(message("instantiating a graph", e));
         return false;
     }
+    if (!ok()) {  // a launch failed while capturing: the graph would miss it
+        static_cast<void>(gpuGraphExecDestroy(exec));
+        return false;
+    }
     out->exec_ = exec;
-    return ok();
+    return true;
 }
 
 Timer::~Timer() {

@@ -34,6 +34,20 @@ __device__ inline float block_sum(float v, float* scratch) {
     return total;
 }
 
+__device__ inline float gelu_tanh(float x) {
+    const float kSqrt2OverPi = 0.79788456080286535587989211986876f;
+    const float kCoefA = 0.044715f;
+    return 0.5f * x * (1.0f + tanhf(kSqrt2OverPi * x * (1.0f + kCoefA * x * x)));
+}
+
+// gelu(g) * u as llama.cpp's CPU computes it: GELU read from an f16 table (the
+// input and the result rounded through f16), identity above 10, zero below -10.
+__device__ inline float geglu_value(float g, float u) {
+    if (g <= -10.0f) return 0.0f;
+    if (g >= 10.0f) return g * u;
+    return f16_to_f32(f32_to_f16(gelu_tanh(f16_to_f32(f32_to_f16(g))))) * u;
+}
+
 inline gpuStream_t native(Stream& s) { return static_cast<gpuStream_t>(s.handle()); }
 
 // Records a failed launch (bad configuration, missing kernel image) on the stream.

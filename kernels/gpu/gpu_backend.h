@@ -161,11 +161,36 @@ bool has_matmul(GgmlType type);
 // y[c * ldy + r] = W[r] . act[c] for c < n: activations prepared by quantize_rows
 // with act_rule(w.type).
 void matmul(Stream& s, const DeviceWeight& w, const ActRows& act, int64_t n, float* d_y, int64_t ldy);
+// Up to three matrices of one type and width against the same activations in one
+// launch (q, k, v): d_y[j] receives (n, w[j].rows).
+void matmul_multi(Stream& s, const DeviceWeight* w, float* const* d_y, int count, const ActRows& act, int64_t n);
+// gate and up (one type and shape) and the GeGLU after them in one launch:
+// y[c * ldy + r] = gelu(gate[r] . act[c]) * (up[r] . act[c]).
+void matmul_geglu(Stream& s, const DeviceWeight& gate, const DeviceWeight& up, const ActRows& act, int64_t n,
+                  float* d_y, int64_t ldy);
 
 // y = x * rsqrt(mean(x^2) + eps) * w, for n rows of `width`.
 void rms_norm(Stream& s, const float* d_x, const float* d_w, float* d_y, int64_t n, int64_t width, float eps);
 // Gemma's sandwich: x += rms_norm(p) * w, row by row.
 void add_rms_norm(Stream& s, float* d_x, const float* d_p, const float* d_w, int64_t n, int64_t width, float eps);
+// Prompts on the tensor cores (CUDA): activations converted once to bf16
+// (tensor_activation_bytes(n, k) of device memory), then
+// y[c * ldy + r] = W[r] . x[c] with weights decoded to bf16 tile by tile and
+// products summed in f32. has_tensor_matmul() is false where there is no such path (HIP).
+bool has_tensor_matmul(GgmlType type);
+size_t tensor_activation_bytes(int64_t n, int64_t k);
+void to_tensor_activations(Stream& s, const float* d_x, int64_t n, int64_t k, void* d_out);
+void matmul_tensor(Stream& s, const DeviceWeight& w, const void* d_x, int64_t n, float* d_y, int64_t ldy);
+
+// Fused row steps for decode, where launches cost more than the work: h = rms_norm(x) * w
+// and h quantized by `rule` into act, in one launch ...
+bool fused_norm_fits(int64_t width, ActRule rule);  // the row fits in shared memory, whole blocks
+void rms_norm_quantize(Stream& s, const float* d_x, const float* d_w, float* d_h, int64_t n, int64_t width, float eps,
+                       ActRule rule, const ActRows& act);
+// ... and the sandwich residual followed by the next norm: x += rms_norm(p) * w_post;
+// h = rms_norm(x) * w_pre; act = quantize(h).
+void add_rms_norm_quantize(Stream& s, float* d_x, const float* d_p, const float* d_w_post, const float* d_w_pre,
+                           float* d_h, int64_t n, int64_t width, float eps, ActRule rule, const ActRows& act);
 // gate = gelu(gate) * up (llama.cpp's f16-table GELU).
 void geglu(Stream& s, float* d_gate, const float* d_up, int64_t count);
 // x = cap * tanh(x / cap).

@@ -1,10 +1,13 @@
-// Activation quantization and the quantized matrix products: one kernel body for
-// every integer format (group_decode.h decodes 32 weights at a time into int8 and
-// scales), one for the float formats.
+// Activation quantization and the quantized matrix products. One row-dot body
+// serves every weight type: the integer formats through group_decode.h (32
+// weights at a time into int8 and scales, dp4a against the quantized
+// activations), F32/F16/BF16 in float against rounded float activations.
 //
 // A warp owns a weight row; its lanes walk the row's 32-element groups, so the
 // lanes of a warp read neighbouring bytes of the row. Each decoded group is used
 // for NC activation columns (1 for decode, 8 for prompts) before the next is read.
+// One launch can cover several matrices of one type that read the same
+// activations (q, k and v), and gate/up can be fused with the GeGLU that follows.
 #include "kernels/gpu/device_common.cuh"
 #include "kernels/gpu/group_decode.h"
 
@@ -13,6 +16,7 @@ namespace {
 
 constexpr int kThreads = 128;
 constexpr int kPromptColumns = 8;
+constexpr int kMaxTargets = 3;
 
 __global__ void quantize_kernel(ActRule rule, const float* x, int64_t n, int64_t k, int8_t* q, float* scale,
                                 float* f) {
@@ -25,12 +29,7 @@ __global__ void quantize_kernel(ActRule rule, const float* x, int64_t n, int64_t
     const int64_t per_row = k / blk;
     if (i >= n * per_row) return;
     const int64_t row = i / per_row, b = i % per_row;
-    const float* xs = x + row * k + b * blk;
-    int8_t* qs = q + row * k + b * blk;
-    const float d = rule == ActRule::q8_K ? quantize_q8_K(xs, qs)
-                  : rule == ActRule::q8_1 ? quantize_q8_1(xs, qs)
-                                          : quantize_q8_0(xs, qs);
-    for (int g = 0; g < blk / 32; ++g) scale[row * (k / 32) + b * (blk / 32) + g] = d;
+    quantize_block(rule, x + row * k + b * blk, q + row * k + b * blk, scale + row * (k / 32) + b * (blk / 32));
 }
 
 __device__ inline void load_act(const int8_t* p, int32_t* act) {
@@ -39,39 +38,8 @@ __device__ inline void load_act(const int8_t* p, int32_t* act) {
     act[4] = hi.x, act[5] = hi.y, act[6] = hi.z, act[7] = hi.w;
 }
 
-template <GgmlType T, int NC>
-__global__ void __launch_bounds__(kThreads) matmul_q_kernel(const uint8_t* w, size_t row_bytes, int64_t rows,
-                                                            int64_t k, const int8_t* q, const float* scale, int64_t n,
-                                                            float* y, int64_t ldy, GridTables tables) {
-    using F = Format<T>;
-    constexpr int kGroups = F::kElems / 32;
-    const int lane = threadIdx.x % warpSize;
-    const int64_t row = static_cast<int64_t>(blockIdx.x) * (blockDim.x / warpSize) + threadIdx.x / warpSize;
-    if (row >= rows) return;  // whole warps leave together
-    const int64_t c0 = static_cast<int64_t>(blockIdx.y) * NC;
-    const int64_t groups = k / 32;
-    const uint8_t* wrow = w + row * row_bytes;
-    float acc[NC];
-#pragma unroll
-    for (int c = 0; c < NC; ++c) acc[c] = 0.0f;
-    for (int64_t gi = lane; gi < groups; gi += warpSize) {
-        QGroup grp;
-        F::decode(wrow + (gi / kGroups) * F::kBytes, static_cast<int>(gi % kGroups), tables, grp);
-#pragma unroll
-        for (int c = 0; c < NC; ++c) {
-            if (c0 + c < n) {
-                int32_t act[8];
-                load_act(q + (c0 + c) * k + 32 * gi, act);
-                acc[c] += group_dot(grp, act, scale[(c0 + c) * groups + gi]);
-            }
-        }
-    }
-#pragma unroll
-    for (int c = 0; c < NC; ++c) {
-        const float v = warp_sum(acc[c]);
-        if (lane == 0 && c0 + c < n) y[(c0 + c) * ldy + row] = v;
-    }
-}
+template <GgmlType T>
+constexpr bool kFloatWeights = T == GgmlType::F32 || T == GgmlType::F16 || T == GgmlType::BF16;
 
 template <GgmlType T>
 __device__ inline float load_weight(const uint8_t* row, int64_t i) {
@@ -80,57 +48,148 @@ __device__ inline float load_weight(const uint8_t* row, int64_t i) {
     else return bf16_to_f32(reinterpret_cast<const uint16_t*>(row)[i]);
 }
 
+struct ActView {
+    const int8_t* q;
+    const float* scale;
+    const float* f;
+};
+
+// acc[c] += this lane's share of W[row] . act[c0 + c] for c0 + c < n; the caller
+// sums acc over the warp.
 template <GgmlType T, int NC>
-__global__ void __launch_bounds__(kThreads) matmul_f_kernel(const uint8_t* w, size_t row_bytes, int64_t rows,
-                                                            int64_t k, const float* x, int64_t n, float* y,
-                                                            int64_t ldy) {
+__device__ inline void row_dot(const uint8_t* wrow, int64_t k, const ActView& a, int64_t n, int64_t c0,
+                               const GridTables& tables, float* acc) {
     const int lane = threadIdx.x % warpSize;
-    const int64_t row = static_cast<int64_t>(blockIdx.x) * (blockDim.x / warpSize) + threadIdx.x / warpSize;
-    if (row >= rows) return;
-    const int64_t c0 = static_cast<int64_t>(blockIdx.y) * NC;
-    const uint8_t* wrow = w + row * row_bytes;
-    float acc[NC];
+    if constexpr (kFloatWeights<T>) {
+        for (int64_t i = lane; i < k; i += warpSize) {
+            const float wv = load_weight<T>(wrow, i);
 #pragma unroll
-    for (int c = 0; c < NC; ++c) acc[c] = 0.0f;
-    for (int64_t i = lane; i < k; i += warpSize) {
-        const float wv = load_weight<T>(wrow, i);
+            for (int c = 0; c < NC; ++c)
+                if (c0 + c < n) acc[c] += wv * a.f[(c0 + c) * k + i];
+        }
+    } else {
+        using F = Format<T>;
+        constexpr int kGroups = F::kElems / 32;
+        const int64_t groups = k / 32;
+        for (int64_t gi = lane; gi < groups; gi += warpSize) {
+            QGroup grp;
+            F::decode(wrow + (gi / kGroups) * F::kBytes, static_cast<int>(gi % kGroups), tables, grp);
 #pragma unroll
-        for (int c = 0; c < NC; ++c)
-            if (c0 + c < n) acc[c] += wv * x[(c0 + c) * k + i];
-    }
-#pragma unroll
-    for (int c = 0; c < NC; ++c) {
-        const float v = warp_sum(acc[c]);
-        if (lane == 0 && c0 + c < n) y[(c0 + c) * ldy + row] = v;
+            for (int c = 0; c < NC; ++c) {
+                if (c0 + c < n) {
+                    int32_t act[8];
+                    load_act(a.q + (c0 + c) * k + 32 * gi, act);
+                    acc[c] += group_dot(grp, act, a.scale[(c0 + c) * groups + gi]);
+                }
+            }
+        }
     }
 }
 
-bool is_float_type(GgmlType t) { return t == GgmlType::F32 || t == GgmlType::F16 || t == GgmlType::BF16; }
+struct Target {
+    const uint8_t* w;
+    size_t row_bytes;
+    int64_t rows;
+    float* y;
+    int64_t ldy;
+};
+struct Targets {
+    Target t[kMaxTargets];
+    int count;
+};
+
+// Rows of up to three matrices (one type, one width) end to end: warp w takes row w
+// of the concatenation. y[c * ldy + r] = W[r] . act[c].
+template <GgmlType T, int NC>
+__global__ void __launch_bounds__(kThreads) matmul_kernel(Targets m, int64_t k, ActView a, int64_t n,
+                                                          GridTables tables) {
+    int64_t row = static_cast<int64_t>(blockIdx.x) * (blockDim.x / warpSize) + threadIdx.x / warpSize;
+    int j = 0;
+    while (j + 1 < m.count && row >= m.t[j].rows) row -= m.t[j++].rows;
+    if (row >= m.t[j].rows) return;  // whole warps leave together
+    const Target& t = m.t[j];
+    const int64_t c0 = static_cast<int64_t>(blockIdx.y) * NC;
+    float acc[NC];
+#pragma unroll
+    for (int c = 0; c < NC; ++c) acc[c] = 0.0f;
+    row_dot<T, NC>(t.w + row * t.row_bytes, k, a, n, c0, tables, acc);
+    const int lane = threadIdx.x % warpSize;
+#pragma unroll
+    for (int c = 0; c < NC; ++c) {
+        const float v = warp_sum(acc[c]);
+        if (lane == 0 && c0 + c < n) t.y[(c0 + c) * t.ldy + row] = v;
+    }
+}
+
+// y[c * ldy + r] = geglu(gate[r] . act[c], up[r] . act[c]): both rows by one warp.
+template <GgmlType T, int NC>
+__global__ void __launch_bounds__(kThreads) matmul_geglu_kernel(Target gate, const uint8_t* up, int64_t k, ActView a,
+                                                                int64_t n, GridTables tables) {
+    const int64_t row = static_cast<int64_t>(blockIdx.x) * (blockDim.x / warpSize) + threadIdx.x / warpSize;
+    if (row >= gate.rows) return;
+    const int64_t c0 = static_cast<int64_t>(blockIdx.y) * NC;
+    float g[NC], u[NC];
+#pragma unroll
+    for (int c = 0; c < NC; ++c) g[c] = u[c] = 0.0f;
+    row_dot<T, NC>(gate.w + row * gate.row_bytes, k, a, n, c0, tables, g);
+    row_dot<T, NC>(up + row * gate.row_bytes, k, a, n, c0, tables, u);
+    const int lane = threadIdx.x % warpSize;
+#pragma unroll
+    for (int c = 0; c < NC; ++c) {
+        const float gv = warp_sum(g[c]), uv = warp_sum(u[c]);
+        if (lane == 0 && c0 + c < n) gate.y[(c0 + c) * gate.ldy + row] = geglu_value(gv, uv);
+    }
+}
+
+// Calls f(TypeTag<type>{}) for every weight type with a GPU product.
+template <class F>
+bool visit_weight_type(GgmlType type, F&& f) {
+    switch (type) {
+        case GgmlType::F32: f(TypeTag<GgmlType::F32>{}); return true;
+        case GgmlType::F16: f(TypeTag<GgmlType::F16>{}); return true;
+        case GgmlType::BF16: f(TypeTag<GgmlType::BF16>{}); return true;
+        default: return visit_format(type, f);
+    }
+}
+
+ActView view(const ActRows& a) { return {a.d_q, a.d_scale, a.d_f}; }
+
+dim3 grid_for(Stream& s, int64_t rows, int64_t n, int nc) {
+    const int rows_per_block = kThreads / s.warp_size();
+    return dim3(blocks_for(rows, rows_per_block), static_cast<unsigned>((n + nc - 1) / nc));
+}
+
+bool check_columns(Stream& s, int64_t n) {
+    if (n > 65535LL * kPromptColumns) {
+        s.fail("matmul: more than 524280 columns");
+        return false;
+    }
+    return n > 0;
+}
 
 template <int NC>
-void launch_matmul(Stream& s, const DeviceWeight& w, const ActRows& act, int64_t n, float* y, int64_t ldy) {
-    const int rows_per_block = kThreads / s.warp_size();
-    const dim3 grid(blocks_for(w.rows, rows_per_block), static_cast<unsigned>((n + NC - 1) / NC));
-    const auto* data = static_cast<const uint8_t*>(w.d_data);
+void launch_multi(Stream& s, GgmlType type, const Targets& m, int64_t k, const ActRows& act, int64_t n) {
+    int64_t rows = 0;
+    for (int j = 0; j < m.count; ++j) rows += m.t[j].rows;
+    const dim3 grid = grid_for(s, rows, n, NC);
     const GridTables tables = *static_cast<const GridTables*>(s.tables());
-    gpuStream_t st = native(s);
-    switch (w.type) {
-        case GgmlType::F32:
-            matmul_f_kernel<GgmlType::F32, NC><<<grid, kThreads, 0, st>>>(data, w.row_bytes, w.rows, w.cols, act.d_f, n, y, ldy);
-            break;
-        case GgmlType::F16:
-            matmul_f_kernel<GgmlType::F16, NC><<<grid, kThreads, 0, st>>>(data, w.row_bytes, w.rows, w.cols, act.d_f, n, y, ldy);
-            break;
-        case GgmlType::BF16:
-            matmul_f_kernel<GgmlType::BF16, NC><<<grid, kThreads, 0, st>>>(data, w.row_bytes, w.rows, w.cols, act.d_f, n, y, ldy);
-            break;
-        default:
-            visit_format(w.type, [&](auto tag) {
-                matmul_q_kernel<decltype(tag)::value, NC><<<grid, kThreads, 0, st>>>(data, w.row_bytes, w.rows, w.cols, act.d_q,
-                                                                  act.d_scale, n, y, ldy, tables);
-            });
-    }
+    visit_weight_type(type, [&](auto tag) {
+        matmul_kernel<decltype(tag)::value, NC><<<grid, kThreads, 0, native(s)>>>(m, k, view(act), n, tables);
+    });
     check_launch(s, "matmul");
+}
+
+template <int NC>
+void launch_geglu(Stream& s, const DeviceWeight& gate, const DeviceWeight& up, const ActRows& act, int64_t n,
+                  float* y, int64_t ldy) {
+    const Target t{static_cast<const uint8_t*>(gate.d_data), gate.row_bytes, gate.rows, y, ldy};
+    const dim3 grid = grid_for(s, gate.rows, n, NC);
+    const GridTables tables = *static_cast<const GridTables*>(s.tables());
+    visit_weight_type(gate.type, [&](auto tag) {
+        matmul_geglu_kernel<decltype(tag)::value, NC><<<grid, kThreads, 0, native(s)>>>(
+            t, static_cast<const uint8_t*>(up.d_data), gate.cols, view(act), n, tables);
+    });
+    check_launch(s, "matmul_geglu");
 }
 
 }  // namespace
@@ -144,15 +203,42 @@ void quantize_rows(Stream& s, ActRule rule, const float* d_x, int64_t n, int64_t
 }
 
 bool has_matmul(GgmlType type) {
-    return is_float_type(type) || visit_format(type, [](auto) {});
+    return visit_weight_type(type, [](auto) {});
+}
+
+void matmul_multi(Stream& s, const DeviceWeight* w, float* const* d_y, int count, const ActRows& act, int64_t n) {
+    if (count < 1 || count > kMaxTargets) return s.fail("matmul_multi: 1 to 3 matrices");
+    Targets m{};
+    m.count = count;
+    for (int j = 0; j < count; ++j) {
+        if (!has_matmul(w[j].type)) return s.fail(std::string("no GPU matmul for ") + std::string(traits_of(w[j].type).name));
+        if (w[j].type != w[0].type || w[j].cols != w[0].cols)
+            return s.fail("matmul_multi: the matrices differ in type or width");
+        m.t[j] = {static_cast<const uint8_t*>(w[j].d_data), w[j].row_bytes, w[j].rows, d_y[j], w[j].rows};
+    }
+    if (!check_columns(s, n)) return;
+    if (n == 1) launch_multi<1>(s, w[0].type, m, w[0].cols, act, n);
+    else launch_multi<kPromptColumns>(s, w[0].type, m, w[0].cols, act, n);
 }
 
 void matmul(Stream& s, const DeviceWeight& w, const ActRows& act, int64_t n, float* d_y, int64_t ldy) {
     if (!has_matmul(w.type)) return s.fail(std::string("no GPU matmul for ") + std::string(traits_of(w.type).name));
-    if (n <= 0 || w.rows == 0) return;
-    if (n > 65535LL * kPromptColumns) return s.fail("matmul: too many columns");
-    if (n == 1) launch_matmul<1>(s, w, act, n, d_y, ldy);
-    else launch_matmul<kPromptColumns>(s, w, act, n, d_y, ldy);
+    if (!check_columns(s, n) || w.rows == 0) return;
+    Targets m{};
+    m.count = 1;
+    m.t[0] = {static_cast<const uint8_t*>(w.d_data), w.row_bytes, w.rows, d_y, ldy};
+    if (n == 1) launch_multi<1>(s, w.type, m, w.cols, act, n);
+    else launch_multi<kPromptColumns>(s, w.type, m, w.cols, act, n);
+}
+
+void matmul_geglu(Stream& s, const DeviceWeight& gate, const DeviceWeight& up, const ActRows& act, int64_t n,
+                  float* d_y, int64_t ldy) {
+    if (!has_matmul(gate.type)) return s.fail(std::string("no GPU matmul for ") + std::string(traits_of(gate.type).name));
+    if (gate.type != up.type || gate.rows != up.rows || gate.cols != up.cols || gate.row_bytes != up.row_bytes)
+        return s.fail("matmul_geglu: gate and up differ in type or shape");
+    if (!check_columns(s, n)) return;
+    if (n == 1) launch_geglu<1>(s, gate, up, act, n, d_y, ldy);
+    else launch_geglu<kPromptColumns>(s, gate, up, act, n, d_y, ldy);
 }
 
 }  // namespace gmg::gpu

@@ -64,6 +64,22 @@ void Graph::launch(Stream& s) { s.fail(kNotBuilt); }
 void quantize_rows(Stream& s, ActRule, const float*, int64_t, int64_t, const ActRows&) { s.fail(kNotBuilt); }
 bool has_matmul(GgmlType) { return false; }
 void matmul(Stream& s, const DeviceWeight&, const ActRows&, int64_t, float*, int64_t) { s.fail(kNotBuilt); }
+void matmul_multi(Stream& s, const DeviceWeight*, float* const*, int, const ActRows&, int64_t) { s.fail(kNotBuilt); }
+void matmul_geglu(Stream& s, const DeviceWeight&, const DeviceWeight&, const ActRows&, int64_t, float*, int64_t) {
+    s.fail(kNotBuilt);
+}
+bool fused_norm_fits(int64_t, ActRule) { return false; }
+bool has_tensor_matmul(GgmlType) { return false; }
+size_t tensor_activation_bytes(int64_t, int64_t) { return 0; }
+void to_tensor_activations(Stream& s, const float*, int64_t, int64_t, void*) { s.fail(kNotBuilt); }
+void matmul_tensor(Stream& s, const DeviceWeight&, const void*, int64_t, float*, int64_t) { s.fail(kNotBuilt); }
+void rms_norm_quantize(Stream& s, const float*, const float*, float*, int64_t, int64_t, float, ActRule, const ActRows&) {
+    s.fail(kNotBuilt);
+}
+void add_rms_norm_quantize(Stream& s, float*, const float*, const float*, const float*, float*, int64_t, int64_t, float,
+                           ActRule, const ActRows&) {
+    s.fail(kNotBuilt);
+}
 void rms_norm(Stream& s, const float*, const float*, float*, int64_t, int64_t, float) { s.fail(kNotBuilt); }
 void add_rms_norm(Stream& s, float*, const float*, const float*, int64_t, int64_t, float) { s.fail(kNotBuilt); }
 void geglu(Stream& s, float*, const float*, int64_t) { s.fail(kNotBuilt); }

@@ -1,7 +1,8 @@
-// The rest of a Gemma3 step on the GPU: RMSNorm (plain and Gemma's sandwich),
-// QK-norm + RoPE + the KV-cache store, attention over the f16 cache, GeGLU and
-// the logit soft-cap. Each mirrors the CPU path's arithmetic (lib/runtime/
-// reference_ops.cpp) up to summation order and the last ulp of libm.
+// The rest of a Gemma3 step on the GPU: RMSNorm (plain, Gemma's sandwich, and
+// fused with the activation quantization), QK-norm + RoPE + the KV-cache store,
+// attention over the f16 cache, GeGLU and the logit soft-cap. Each rounds where the
+// CPU path rounds (lib/runtime/reference_ops.cpp, kernels/cpu/attention.cpp); they
+// differ by summation order and the last ulp of libm (no FMA contraction: see CMakeLists.txt).
 #include <cmath>
 
 #include "kernels/gpu/device_common.cuh"
@@ -11,8 +12,10 @@ namespace {
 
 constexpr int kNormThreads = 256;
 constexpr int kAttnThreads = 128;
+constexpr int kAttnThreadsDecode = 512;
 constexpr int kMaxHeadDim = 512;
 constexpr int kMaxChunks = kMaxHeadDim / 32;  // head elements per lane at the narrowest warp
+constexpr int64_t kMaxFusedRowBytes = 40 * 1024;  // the row a fused norm keeps in shared memory (< 48 KiB)
 
 __device__ inline float inv_rms(const float* x, int64_t width, float eps, float* scratch) {
     float sum = 0.0f;
@@ -37,20 +40,55 @@ __global__ void add_rms_norm_kernel(float* x, const float* p, const float* w, in
     for (int64_t i = threadIdx.x; i < width; i += blockDim.x) xr[i] = (pr[i] * scale) * w[i] + xr[i];
 }
 
-__device__ inline float gelu(float x) {
-    const float kSqrt2OverPi = 0.79788456080286535587989211986876f;
-    const float kCoefA = 0.044715f;
-    return 0.5f * x * (1.0f + tanhf(kSqrt2OverPi * x * (1.0f + kCoefA * x * x)));
-}
-
-// llama.cpp's table GELU: the input and the result rounded through f16.
 __global__ void geglu_kernel(float* gate, const float* up, int64_t count) {
     const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-    if (i >= count) return;
-    const float g = gate[i];
-    if (g <= -10.0f) gate[i] = 0.0f;
-    else if (g >= 10.0f) gate[i] = g * up[i];
-    else gate[i] = f16_to_f32(f32_to_f16(gelu(f16_to_f32(f32_to_f16(g))))) * up[i];
+    if (i < count) gate[i] = geglu_value(gate[i], up[i]);
+}
+
+// The normalized row r = norm(src) * w: written to h and to shared memory, then
+// quantized from there by the block (one thread per activation block).
+__device__ inline void norm_quantize_row(const float* src, const float* w, float scale, int64_t width, float* row,
+                                         float* h, ActRule rule, int8_t* q, float* qscale, float* f) {
+    for (int64_t i = threadIdx.x; i < width; i += blockDim.x) {
+        const float v = (src[i] * scale) * w[i];
+        row[i] = v;
+        h[i] = v;
+    }
+    __syncthreads();
+    if (is_float_rule(rule)) {
+        for (int64_t i = threadIdx.x; i < width; i += blockDim.x) f[i] = round_float_act(rule, row[i]);
+        return;
+    }
+    const int blk = act_block(rule);
+    for (int64_t b = threadIdx.x; b < width / blk; b += blockDim.x)
+        quantize_block(rule, row + b * blk, q + b * blk, qscale + b * (blk / 32));
+}
+
+__global__ void rms_norm_quantize_kernel(const float* x, const float* w, float* h, int64_t width, float eps,
+                                         ActRule rule, int8_t* q, float* qscale, float* f) {
+    extern __shared__ float row[];
+    __shared__ float scratch[kMaxWarpsPerBlock];
+    const int64_t r = blockIdx.x;
+    const float scale = inv_rms(x + r * width, width, eps, scratch);
+    norm_quantize_row(x + r * width, w, scale, width, row, h + r * width, rule, q + r * width,
+                      qscale + r * (width / 32), f + r * width);
+}
+
+// x += norm(p) * w_post; then h = norm(x) * w_pre, quantized.
+__global__ void add_rms_norm_quantize_kernel(float* x, const float* p, const float* w_post, const float* w_pre,
+                                             float* h, int64_t width, float eps, ActRule rule, int8_t* q,
+                                             float* qscale, float* f) {
+    extern __shared__ float row[];
+    __shared__ float scratch[kMaxWarpsPerBlock];
+    const int64_t r = blockIdx.x;
+    float* xr = x + r * width;
+    const float* pr = p + r * width;
+    const float s1 = inv_rms(pr, width, eps, scratch);
+    for (int64_t i = threadIdx.x; i < width; i += blockDim.x) xr[i] = (pr[i] * s1) * w_post[i] + xr[i];
+    __syncthreads();  // every thread's x writes before the second sum reads them
+    const float s2 = inv_rms(xr, width, eps, scratch);
+    norm_quantize_row(xr, w_pre, s2, width, row, h + r * width, rule, q + r * width, qscale + r * (width / 32),
+                      f + r * width);
 }
 
 __global__ void softcap_kernel(float* x, int64_t count, float cap) {
@@ -105,10 +143,23 @@ __global__ void qk_norm_rope_store_kernel(AttentionShape a, RopeArgs r, float* q
     }
 }
 
-// One block per (query head, token). Each warp runs an online softmax over every
-// warps-th key of the visible range; the warps' partial results are merged at the end
-// (flash-decoding inside a block). q goes through f16 as on the CPU path.
-__global__ void attention_kernel(AttentionShape a, const float* q, const uint16_t* kcache, const uint16_t* vcache,
+// One block per (query head, token); each warp takes every warps-th visible key.
+// Pass 1 finds the block's largest score and the softmax denominator (per-warp
+// online sums, merged); pass 2 recomputes each score and adds p * v with p rounded
+// through f16, as llama.cpp's non-flash CPU path rounds it (kernels/cpu/attention.cpp),
+// skipping weights that round to zero. q goes through f16 as there too.
+__device__ inline float key_score(const float* qv, const uint16_t* kj, int64_t D) {
+    const int lane = threadIdx.x % warpSize;
+    float s = 0.0f;
+#pragma unroll
+    for (int c = 0; c < kMaxChunks; ++c) {
+        const int64_t i = lane + static_cast<int64_t>(c) * warpSize;
+        if (i < D) s += qv[c] * f16_to_f32(kj[i]);
+    }
+    return warp_sum(s);  // the same value in every lane
+}
+
+__global__ void __launch_bounds__(kAttnThreadsDecode) attention_kernel(AttentionShape a, const float* q, const uint16_t* kcache, const uint16_t* vcache,
                                  float* out, const int32_t* pos0) {
     extern __shared__ float partial[];  // per warp: D accumulators, max, sum
     const int64_t D = a.head_dim, t = blockIdx.y, h = blockIdx.x;
@@ -118,58 +169,60 @@ __global__ void attention_kernel(AttentionShape a, const float* q, const uint16_
     const int64_t lo = a.window > 0 && p - a.window + 1 > 0 ? p - a.window + 1 : 0;
     const int lane = threadIdx.x % warpSize, warp = threadIdx.x / warpSize;
     const int warps = blockDim.x / warpSize;
+    const uint16_t* kbase = kcache + kvh * D;
+    const uint16_t* vbase = vcache + kvh * D;
 
-    float qv[kMaxChunks], acc[kMaxChunks];
+    float qv[kMaxChunks];
 #pragma unroll
     for (int c = 0; c < kMaxChunks; ++c) {
         const int64_t i = lane + static_cast<int64_t>(c) * warpSize;
         qv[c] = i < D ? f16_to_f32(f32_to_f16(q[t * Q + h * D + i])) : 0.0f;
-        acc[c] = 0.0f;
     }
     float m = -INFINITY, l = 0.0f;
     for (int64_t j = lo + warp; j <= p; j += warps) {
-        const int64_t slot = (j % a.capacity) * KV + kvh * D;
-        float s = 0.0f;
-#pragma unroll
-        for (int c = 0; c < kMaxChunks; ++c) {
-            const int64_t i = lane + static_cast<int64_t>(c) * warpSize;
-            if (i < D) s += qv[c] * f16_to_f32(kcache[slot + i]);
-        }
-        s = warp_sum(s);
+        const float s = key_score(qv, kbase + (j % a.capacity) * KV, D);
         const float m_new = fmaxf(m, s);
-        const float correction = expf(m - m_new);
-        const float pj = expf(s - m_new);
-        l = l * correction + pj;
-#pragma unroll
-        for (int c = 0; c < kMaxChunks; ++c) {
-            const int64_t i = lane + static_cast<int64_t>(c) * warpSize;
-            if (i < D) acc[c] = acc[c] * correction + pj * f16_to_f32(vcache[slot + i]);
-        }
+        l = l * expf(m - m_new) + expf(s - m_new);
         m = m_new;
     }
     float* mine = partial + warp * (D + 2);
-#pragma unroll
-    for (int c = 0; c < kMaxChunks; ++c) {
-        const int64_t i = lane + static_cast<int64_t>(c) * warpSize;
-        if (i < D) mine[i] = acc[c];
-    }
     if (lane == 0) {
         mine[D] = m;
         mine[D + 1] = l;
     }
     __syncthreads();
-    float M = -INFINITY;
+    float M = -INFINITY, L = 0.0f;
     for (int w = 0; w < warps; ++w) M = fmaxf(M, partial[w * (D + 2) + D]);
-    for (int64_t i = threadIdx.x; i < D; i += blockDim.x) {
-        float num = 0.0f, den = 0.0f;
-        for (int w = 0; w < warps; ++w) {
-            const float* pw = partial + w * (D + 2);
-            if (pw[D] == -INFINITY) continue;  // a warp that saw no key
-            const float e = expf(pw[D] - M);
-            num += e * pw[i];
-            den += e * pw[D + 1];
+    for (int w = 0; w < warps; ++w) {
+        const float mw = partial[w * (D + 2) + D];
+        if (mw != -INFINITY) L += partial[w * (D + 2) + D + 1] * expf(mw - M);  // a warp that saw no key adds nothing
+    }
+    const float inv = 1.0f / L;
+
+    float acc[kMaxChunks];
+#pragma unroll
+    for (int c = 0; c < kMaxChunks; ++c) acc[c] = 0.0f;
+    for (int64_t j = lo + warp; j <= p; j += warps) {
+        const int64_t slot = (j % a.capacity) * KV;
+        const float pj = f16_to_f32(f32_to_f16(expf(key_score(qv, kbase + slot, D) - M) * inv));
+        if (pj == 0.0f) continue;  // uniform across the warp: every lane holds the same score
+#pragma unroll
+        for (int c = 0; c < kMaxChunks; ++c) {
+            const int64_t i = lane + static_cast<int64_t>(c) * warpSize;
+            if (i < D) acc[c] += pj * f16_to_f32(vbase[slot + i]);
         }
-        out[t * Q + h * D + i] = num / den;
+    }
+    __syncthreads();  // every warp has read the pass-1 values before they are overwritten
+#pragma unroll
+    for (int c = 0; c < kMaxChunks; ++c) {
+        const int64_t i = lane + static_cast<int64_t>(c) * warpSize;
+        if (i < D) mine[i] = acc[c];
+    }
+    __syncthreads();
+    for (int64_t i = threadIdx.x; i < D; i += blockDim.x) {
+        float sum = 0.0f;
+        for (int w = 0; w < warps; ++w) sum += partial[w * (D + 2) + i];
+        out[t * Q + h * D + i] = sum;
     }
 }
 
@@ -194,6 +247,30 @@ void add_rms_norm(Stream& s, float* d_x, const float* d_p, const float* d_w, int
     if (n <= 0) return;
     add_rms_norm_kernel<<<static_cast<unsigned>(n), kNormThreads, 0, native(s)>>>(d_x, d_p, d_w, width, eps);
     check_launch(s, "add_rms_norm");
+}
+
+bool fused_norm_fits(int64_t width, ActRule rule) {
+    return width * static_cast<int64_t>(sizeof(float)) <= kMaxFusedRowBytes && width % act_block(rule) == 0;
+}
+
+void rms_norm_quantize(Stream& s, const float* d_x, const float* d_w, float* d_h, int64_t n, int64_t width, float eps,
+                       ActRule rule, const ActRows& act) {
+    if (n <= 0) return;
+    if (!fused_norm_fits(width, rule)) return s.fail("rms_norm_quantize: row too wide or not whole blocks");
+    const size_t shared = static_cast<size_t>(width) * sizeof(float);
+    rms_norm_quantize_kernel<<<static_cast<unsigned>(n), kNormThreads, shared, native(s)>>>(
+        d_x, d_w, d_h, width, eps, rule, act.d_q, act.d_scale, act.d_f);
+    check_launch(s, "rms_norm_quantize");
+}
+
+void add_rms_norm_quantize(Stream& s, float* d_x, const float* d_p, const float* d_w_post, const float* d_w_pre,
+                           float* d_h, int64_t n, int64_t width, float eps, ActRule rule, const ActRows& act) {
+    if (n <= 0) return;
+    if (!fused_norm_fits(width, rule)) return s.fail("add_rms_norm_quantize: row too wide or not whole blocks");
+    const size_t shared = static_cast<size_t>(width) * sizeof(float);
+    add_rms_norm_quantize_kernel<<<static_cast<unsigned>(n), kNormThreads, shared, native(s)>>>(
+        d_x, d_p, d_w_post, d_w_pre, d_h, width, eps, rule, act.d_q, act.d_scale, act.d_f);
+    check_launch(s, "add_rms_norm_quantize");
 }
 
 void geglu(Stream& s, float* d_gate, const float* d_up, int64_t count) {
@@ -223,10 +300,12 @@ void qk_norm_rope_store(Stream& s, const AttentionShape& a, float* d_q, const fl
 void attention(Stream& s, const AttentionShape& a, const float* d_q, const uint16_t* d_kcache,
                const uint16_t* d_vcache, float* d_out, int64_t n, const int32_t* d_pos0) {
     if (n <= 0 || !check_shape(s, a)) return;
-    const int warps = kAttnThreads / s.warp_size();
+    // Few queries (decode): more warps per head, since there are only n_head blocks.
+    const int threads = n <= 4 ? kAttnThreadsDecode : kAttnThreads;
+    const int warps = threads / s.warp_size();
     const size_t shared = static_cast<size_t>(warps) * static_cast<size_t>(a.head_dim + 2) * sizeof(float);
     const dim3 grid(static_cast<unsigned>(a.n_head), static_cast<unsigned>(n));
-    attention_kernel<<<grid, kAttnThreads, shared, native(s)>>>(a, d_q, d_kcache, d_vcache, d_out, d_pos0);
+    attention_kernel<<<grid, threads, shared, native(s)>>>(a, d_q, d_kcache, d_vcache, d_out, d_pos0);
     check_launch(s, "attention");
 }
 

@@ -14,6 +14,7 @@ namespace gmg {
 namespace {
 
 constexpr int64_t kHeadRows = 16;  // LM-head rows computed per pass in prompts (bounds the logits buffer)
+constexpr int64_t kTensorMinRows = 16;  // prompts of this many tokens take the tensor-core matmul
 
 Status gpu_error(const std::string& what) { return {StatusCode::internal, "GPU: " + what}; }
 
@@ -85,7 +86,7 @@ struct GpuContext::State {
     int64_t n_ctx = 0, n_batch = 0;
     // Activations, (n_batch, width) row-major.
     gpu::DeviceBuffer x, h, q, k, v, attn, proj, gate, up, logits, pos;
-    gpu::DeviceBuffer act_q, act_scale, act_f;
+    gpu::DeviceBuffer act_q, act_scale, act_f, act_tensor;
     gpu::PinnedBuffer host_x, host_pos, host_logits;
     struct LayerCache {
         gpu::DeviceBuffer k, v;
@@ -97,6 +98,7 @@ struct GpuContext::State {
     int64_t input_n = 0, input_k = 0;
     bool prepared = false;
     gpu::ActRule prepared_rule = gpu::ActRule::f32;
+    bool tensor_ready = false;  // act_tensor holds the current input
 };
 
 GpuContext::GpuContext(const Gemma3Model& model) : model_(model), s_(std::make_unique<State>()) {}
@@ -122,6 +124,7 @@ Status GpuContext::create(const Gemma3Model& model, int64_t n_ctx, int64_t n_bat
               s.up.allocate(B * c.n_ff * F, &err) && s.logits.allocate(head_rows * c.n_vocab * F, &err) &&
               s.pos.allocate(sizeof(int32_t), &err) && s.act_q.allocate(B * widest, &err) &&
               s.act_scale.allocate(B * (widest / 32 + 1) * F, &err) && s.act_f.allocate(B * widest * F, &err) &&
+              s.act_tensor.allocate(gpu::tensor_activation_bytes(n_batch, widest), &err) &&
               s.host_x.allocate(B * c.n_embd * F, &err) && s.host_pos.allocate(sizeof(int32_t), &err) &&
               s.host_logits.allocate(c.n_vocab * F, &err);
     s.cache.resize(static_cast<size_t>(c.n_layer));
@@ -131,9 +134,14 @@ Status GpuContext::create(const Gemma3Model& model, int64_t n_ctx, int64_t n_bat
                    c.is_global(il) ? 0 : c.sliding_window};
         const size_t bytes = static_cast<size_t>(L.shape.capacity * c.kv_dim()) * sizeof(uint16_t);
         ok = L.k.allocate(bytes, &err) && L.v.allocate(bytes, &err);
+        if (ok) {  // as the CPU cache starts: no slot ever holds garbage
+            s.stream.zero(L.k.data(), bytes);
+            s.stream.zero(L.v.data(), bytes);
+        }
         ctx->cache_bytes_ += 2 * bytes;
     }
     if (!ok) return {StatusCode::out_of_memory, "GPU: " + err};
+    if (!s.stream.sync(&err)) return gpu_error(err);
     *out = std::move(ctx);
     return Status::success();
 }
@@ -143,18 +151,79 @@ void GpuContext::set_input(const float* d_x, int64_t n, int64_t k) {
     s_->input_n = n;
     s_->input_k = k;
     s_->prepared = false;
+    s_->tensor_ready = false;
+}
+
+gpu::ActRows GpuContext::act() const {
+    return {s_->act_q.as<int8_t>(), s_->act_scale.as<float>(), s_->act_f.as<float>()};
+}
+
+// The activations of the current input, quantized for `rule` (q/k/v and gate/up usually share one).
+void GpuContext::prepare(gpu::ActRule rule) {
+    State& s = *s_;
+    if (s.prepared && s.prepared_rule == rule) return;
+    gpu::quantize_rows(s.stream, rule, s.input, s.input_n, s.input_k, act());
+    s.prepared = true;
+    s.prepared_rule = rule;
+}
+
+bool GpuContext::use_tensor(const gpu::DeviceWeight& w) const {
+    return s_->input_n >= kTensorMinRows && gpu::has_tensor_matmul(w.type);
 }
 
 void GpuContext::project(const gpu::DeviceWeight& w, float* d_y) {
     State& s = *s_;
-    const gpu::ActRule rule = gpu::act_rule(w.type);
-    const gpu::ActRows act{s.act_q.as<int8_t>(), s.act_scale.as<float>(), s.act_f.as<float>()};
-    if (!s.prepared || s.prepared_rule != rule) {  // q/k/v and gate/up usually share one
-        gpu::quantize_rows(s.stream, rule, s.input, s.input_n, s.input_k, act);
-        s.prepared = true;
-        s.prepared_rule = rule;
+    if (use_tensor(w)) {
+        if (!s.tensor_ready) gpu::to_tensor_activations(s.stream, s.input, s.input_n, s.input_k, s.act_tensor.data());
+        s.tensor_ready = true;
+        return gpu::matmul_tensor(s.stream, w, s.act_tensor.data(), s.input_n, d_y, w.rows);
     }
-    gpu::matmul(s.stream, w, act, s.input_n, d_y, w.rows);
+    prepare(gpu::act_rule(w.type));
+    gpu::matmul(s.stream, w, act(), s.input_n, d_y, w.rows);
+}
+
+// q, k and v in as few launches as their types allow (one when they share a type).
+void GpuContext::project_qkv(const GpuModel::Layer& L, float* q, float* k, float* v) {
+    const gpu::DeviceWeight w[3] = {L.wq, L.wk, L.wv};
+    float* const y[3] = {q, k, v};
+    if (use_tensor(L.wq)) {
+        for (int j = 0; j < 3; ++j) project(w[j], y[j]);
+        return;
+    }
+    const int same = L.wk.type != L.wq.type ? 1 : L.wv.type != L.wq.type ? 2 : 3;
+    prepare(gpu::act_rule(L.wq.type));
+    gpu::matmul_multi(s_->stream, w, y, same, act(), s_->input_n);
+    for (int j = same; j < 3; ++j) project(w[j], y[j]);
+}
+
+// h = rms_norm(x) * w, and the activations for `next` prepared from it: one launch
+// when the row fits the fused kernel.
+void GpuContext::norm_input(const float* d_x, const float* d_w, int64_t n, const gpu::DeviceWeight& next) {
+    State& s = *s_;
+    const Gemma3Config& c = model_.config();
+    const gpu::ActRule rule = gpu::act_rule(next.type);
+    set_input(s.h.as<float>(), n, c.n_embd);
+    if (!gpu::fused_norm_fits(c.n_embd, rule)) return gpu::rms_norm(s.stream, d_x, d_w, s.h.as<float>(), n, c.n_embd, c.rms_eps);
+    gpu::rms_norm_quantize(s.stream, d_x, d_w, s.h.as<float>(), n, c.n_embd, c.rms_eps, rule, act());
+    s.prepared = true;
+    s.prepared_rule = rule;
+}
+
+// x += rms_norm(p) * w_post, then norm_input(x, w_pre, next) — fused when it fits.
+void GpuContext::residual_then_norm(const float* d_p, const float* w_post, const float* w_pre, int64_t n,
+                                    const gpu::DeviceWeight& next) {
+    State& s = *s_;
+    const Gemma3Config& c = model_.config();
+    const gpu::ActRule rule = gpu::act_rule(next.type);
+    float* x = s.x.as<float>();
+    if (!gpu::fused_norm_fits(c.n_embd, rule)) {
+        gpu::add_rms_norm(s.stream, x, d_p, w_post, n, c.n_embd, c.rms_eps);
+        return norm_input(x, w_pre, n, next);
+    }
+    set_input(s.h.as<float>(), n, c.n_embd);
+    gpu::add_rms_norm_quantize(s.stream, x, d_p, w_post, w_pre, s.h.as<float>(), n, c.n_embd, c.rms_eps, rule, act());
+    s.prepared = true;
+    s.prepared_rule = rule;
 }
 
 // Queues one step's layers for n tokens: the embedded rows and the position come
@@ -167,19 +236,16 @@ void GpuContext::enqueue_layers(int64_t n) {
     gpu::Stream& st = s.stream;
     st.upload(s.pos.data(), s.host_pos.data(), sizeof(int32_t));
     st.upload(s.x.data(), s.host_x.data(), static_cast<size_t>(n * E) * sizeof(float));
-    float *x = s.x.as<float>(), *h = s.h.as<float>(), *q = s.q.as<float>(), *k = s.k.as<float>(),
+    float *x = s.x.as<float>(), *q = s.q.as<float>(), *k = s.k.as<float>(),
           *v = s.v.as<float>(), *attn = s.attn.as<float>(), *proj = s.proj.as<float>(), *gate = s.gate.as<float>(),
           *up = s.up.as<float>();
     const auto* pos = s.pos.as<int32_t>();
+    norm_input(x, gm.layers()[0].attn_norm, n, gm.layers()[0].wq);
     for (int64_t il = 0; il < c.n_layer; ++il) {
         const GpuModel::Layer& L = gm.layers()[static_cast<size_t>(il)];
         State::LayerCache& C = s.cache[static_cast<size_t>(il)];
         const bool global = c.is_global(il);
-        gpu::rms_norm(st, x, L.attn_norm, h, n, E, c.rms_eps);
-        set_input(h, n, E);
-        project(L.wq, q);
-        project(L.wk, k);
-        project(L.wv, v);
+        project_qkv(L, q, k, v);
         gpu::qk_norm_rope_store(st, C.shape, q, k, v, L.q_norm, L.k_norm, c.rms_eps,
                                 global ? c.rope_base_global : c.rope_base_local,
                                 global ? c.rope_freq_scale_global : 1.0f, c.attn_scale, C.k.as<uint16_t>(),
@@ -187,15 +253,23 @@ void GpuContext::enqueue_layers(int64_t n) {
         gpu::attention(st, C.shape, q, C.k.as<uint16_t>(), C.v.as<uint16_t>(), attn, n, pos);
         set_input(attn, n, c.q_dim());
         project(L.wo, proj);
-        gpu::add_rms_norm(st, x, proj, L.post_attn_norm, n, E, c.rms_eps);
-        gpu::rms_norm(st, x, L.ffn_norm, h, n, E, c.rms_eps);
-        set_input(h, n, E);
-        project(L.gate, gate);
-        project(L.up, up);
-        gpu::geglu(st, gate, up, n * c.n_ff);
+        residual_then_norm(proj, L.post_attn_norm, L.ffn_norm, n, L.gate);
+        if (L.gate.type == L.up.type && !use_tensor(L.gate)) {
+            prepare(gpu::act_rule(L.gate.type));
+            gpu::matmul_geglu(st, L.gate, L.up, act(), n, gate, c.n_ff);
+        } else {
+            project(L.gate, gate);
+            project(L.up, up);
+            gpu::geglu(st, gate, up, n * c.n_ff);
+        }
         set_input(gate, n, c.n_ff);
         project(L.down, proj);
-        gpu::add_rms_norm(st, x, proj, L.post_ffw_norm, n, E, c.rms_eps);
+        if (il + 1 < c.n_layer) {
+            const GpuModel::Layer& next = gm.layers()[static_cast<size_t>(il + 1)];
+            residual_then_norm(proj, L.post_ffw_norm, next.attn_norm, n, next.wq);
+        } else {
+            gpu::add_rms_norm(st, x, proj, L.post_ffw_norm, n, E, c.rms_eps);
+        }
     }
 }
 

@@ -56,7 +56,14 @@ private:
     void enqueue_layers(int64_t n);
     void enqueue_head(int64_t first, int64_t m, float* d_logits);
     void set_input(const float* d_x, int64_t n, int64_t k);
+    gpu::ActRows act() const;
+    void prepare(gpu::ActRule rule);
+    bool use_tensor(const gpu::DeviceWeight& w) const;
     void project(const gpu::DeviceWeight& w, float* d_y);
+    void project_qkv(const GpuModel::Layer& L, float* q, float* k, float* v);
+    void norm_input(const float* d_x, const float* d_w, int64_t n, const gpu::DeviceWeight& next);
+    void residual_then_norm(const float* d_p, const float* w_post, const float* w_pre, int64_t n,
+                            const gpu::DeviceWeight& next);
 
     const Gemma3Model& model_;
     std::unique_ptr<State> s_;
