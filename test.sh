@@ -56,24 +56,20 @@ else
 fi
 
 echo "== GPU backends: compiled; their GPU tests skip without a device"
+gpu_build() {  # PRESET: configure, build and run the preset's tests
+    cmake --preset "$1" -DGMG_TEST_MODEL="$model" > "$log/configure-$1.log"
+    cmake --build --preset "$1" -j"$jobs" > "$log/build-$1.log" 2>&1 || { tail -n 50 "$log/build-$1.log"; exit 1; }
+    ctest --preset "$1" 2>&1 | tee "$log/ctest-$1.log" || status=1
+    count_ctest "$log/ctest-$1.log"
+}
 nvcc_dir=$(dirname "$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)")
 if [ -x "$nvcc_dir/nvcc" ]; then
     export PATH="$nvcc_dir:$PATH"
-    cmake --preset cuda -DGMG_TEST_MODEL="$model" > "$log/configure-cuda.log"
-    cmake --build --preset cuda -j"$jobs" > "$log/build-cuda.log" 2>&1 || { tail -n 50 "$log/build-cuda.log"; exit 1; }
-    ctest --preset cuda 2>&1 | tee "$log/ctest-cuda.log" || status=1
-    count_ctest "$log/ctest-cuda.log"
+    gpu_build cuda
 else
     echo "no nvcc: CUDA build not compiled"
 fi
-if command -v hipcc > /dev/null; then
-    cmake --preset hip -DGMG_TEST_MODEL="$model" > "$log/configure-hip.log"
-    cmake --build --preset hip -j"$jobs" > "$log/build-hip.log" 2>&1 || { tail -n 50 "$log/build-hip.log"; exit 1; }
-    ctest --preset hip 2>&1 | tee "$log/ctest-hip.log" || status=1
-    count_ctest "$log/ctest-hip.log"
-else
-    echo "no hipcc: HIP build not compiled"
-fi
+if command -v hipcc > /dev/null; then gpu_build hip; else echo "no hipcc: HIP build not compiled"; fi
 
 echo "$passed passed, $failed failed"
 exit $status

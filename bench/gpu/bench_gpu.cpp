@@ -3,7 +3,8 @@
 //   - copy bandwidth: a device-to-device copy of 2 GiB, bytes read plus written;
 //   - mat-vec (decode, one column) per weight type: weight bytes read per second,
 //     over enough weight copies to defeat the L2 cache, as a share of the copy rate;
-//   - mat-mat (prompt, 512 columns): arithmetic rate in TFLOP/s (2 per weight per column);
+//   - mat-mat (prompt, 512 columns): arithmetic rate in TFLOP/s (2 per weight per column),
+//     on the dp4a kernels and on the tensor cores (what prompts use where present);
 //   - attention over a 4096-position f16 cache (decode): cache bytes read per second.
 // Device events around each region, warm-up first, median of the repetitions.
 #include <algorithm>
@@ -98,12 +99,13 @@ int main(int argc, char** argv) {
                             {"gate/up 1152->6912", 6912, 1152}, {"down 6912->1152", 1152, 6912},
                             {"lm_head 1152->262144", 262144, 1152}};
     std::mt19937 rng(1);
-    std::printf("| type | shape | mat-vec GB/s | %% of copy | mat-mat n=512 TFLOP/s |\n| --- | --- | ---: | ---: | ---: |\n");
+    std::printf("| type | shape | mat-vec GB/s | %% of copy | mat-mat n=512 dp4a TFLOP/s | tensor cores TFLOP/s |\n"
+                "| --- | --- | ---: | ---: | ---: | ---: |\n");
     std::stringstream list(type_list);
     for (std::string name; std::getline(list, name, ',');) {
         const auto type = type_from_name(name);
         if (!type || !gpu::has_matmul(*type)) {
-            std::printf("| %s | (no GPU kernel) | | | |\n", name.c_str());
+            std::printf("| %s | (no GPU kernel) | | | | |\n", name.c_str());
             continue;
         }
         const gpu::ActRule rule = gpu::act_rule(*type);
@@ -138,9 +140,19 @@ int main(int argc, char** argv) {
             };
             const double mv_ms = median_ms(quick ? 20 : 50, [&](int i) { gpu::matmul(g_stream, weight(i), act, 1, y.as<float>(), sh.rows); });
             const double mm_ms = median_ms(quick ? 3 : 10, [&](int i) { gpu::matmul(g_stream, weight(i), act, n_max, y.as<float>(), sh.rows); });
+            const double flop = 2.0 * static_cast<double>(sh.rows * sh.cols * n_max);
+            double tc_tflops = 0.0;
+            if (gpu::has_tensor_matmul(g_stream, *type)) {
+                gpu::DeviceBuffer xt = alloc(gpu::tensor_activation_bytes(n_max, sh.cols));
+                gpu::to_tensor_activations(g_stream, x.as<float>(), n_max, sh.cols, xt.data());
+                const double tc_ms = median_ms(quick ? 3 : 10, [&](int i) {
+                    gpu::matmul_tensor(g_stream, weight(i), xt.data(), n_max, y.as<float>(), sh.rows);
+                });
+                tc_tflops = flop / (tc_ms * 1e-3) / 1e12;
+            }
             const double gbs = static_cast<double>(bytes) / (mv_ms * 1e-3) / 1e9;
-            const double tflops = 2.0 * static_cast<double>(sh.rows * sh.cols * n_max) / (mm_ms * 1e-3) / 1e12;
-            std::printf("| %s | %s | %.0f | %.0f%% | %.1f |\n", name.c_str(), sh.name, gbs, 100.0 * gbs / copy_gbs, tflops);
+            std::printf("| %s | %s | %.0f | %.0f%% | %.1f | %.1f |\n", name.c_str(), sh.name, gbs, 100.0 * gbs / copy_gbs,
+                        flop / (mm_ms * 1e-3) / 1e12, tc_tflops);
             std::fflush(stdout);
         }
     }

@@ -3,11 +3,12 @@
 // quantized to it once per row, so a dot product is an integer dot product
 // scaled per block, and our numbers round where llama.cpp's round.
 #pragma once
+#include "kernels/common/compat.h"
 #include "kernels/common/ggml_type.h"
 
 namespace gmg::cpu {
 
-constexpr GgmlType vec_dot_type(GgmlType weight) {
+GMG_HOST_DEVICE constexpr GgmlType vec_dot_type(GgmlType weight) {
     switch (weight) {
         case GgmlType::F32: return GgmlType::F32;
         case GgmlType::F16: return GgmlType::F16;

@@ -13,6 +13,7 @@
 #include "kernels/common/compat.h"
 #include "kernels/common/ggml_type.h"
 #include "kernels/common/half.h"
+#include "kernels/cpu/vec_dot_type.h"
 
 namespace gmg::gpu {
 
@@ -25,15 +26,14 @@ enum class ActRule : int {
     f32,    // as they are (F32 weights)
 };
 
-// The rule for a weight type (the CPU's vec_dot_type, kernels/cpu/vec_dot_type.h).
+// The rule for a weight type: the CPU path's vec_dot_type, so both round alike.
 GMG_HOST_DEVICE constexpr ActRule act_rule(GgmlType weight) {
-    switch (weight) {
+    switch (cpu::vec_dot_type(weight)) {
         case GgmlType::F32: return ActRule::f32;
         case GgmlType::F16: return ActRule::f16;
         case GgmlType::BF16: return ActRule::bf16;
-        case GgmlType::Q4_0: case GgmlType::Q5_0: case GgmlType::Q8_0: case GgmlType::IQ4_NL: case GgmlType::MXFP4:
-            return ActRule::q8_0;
-        case GgmlType::Q4_1: case GgmlType::Q5_1: return ActRule::q8_1;
+        case GgmlType::Q8_0: return ActRule::q8_0;
+        case GgmlType::Q8_1: return ActRule::q8_1;
         default: return ActRule::q8_K;
     }
 }

@@ -168,6 +168,7 @@ bool Stream::create(int device, std::string* error) {
     DeviceInfo info;
     if (!device_info(device, &info, error)) return false;
     warp_size_ = info.warp_size;
+    major_ = info.major;
     tables_ = device_tables(device, error);
     if (!tables_) return false;
     gpuStream_t s = nullptr;

@@ -10,29 +10,38 @@ namespace gmg::gpu {
 
 constexpr int kMaxWarpsPerBlock = 32;  // 1024 threads / the narrowest warp
 
-__device__ inline float warp_sum(float v) {
-    for (int offset = warpSize / 2; offset > 0; offset >>= 1) v += GMG_SHFL_XOR(v, offset);
+struct SumOp {
+    __device__ float operator()(float a, float b) const { return a + b; }
+};
+struct MaxOp {
+    __device__ float operator()(float a, float b) const { return fmaxf(a, b); }
+};
+
+// The reduction over a warp, in every lane (a butterfly: every lane ends with the same bits).
+template <class Op>
+__device__ inline float warp_reduce(float v, Op op) {
+    for (int offset = warpSize / 2; offset > 0; offset >>= 1) v = op(v, GMG_SHFL_XOR(v, offset));
     return v;
 }
+__device__ inline float warp_sum(float v) { return warp_reduce(v, SumOp{}); }
+__device__ inline float warp_max(float v) { return warp_reduce(v, MaxOp{}); }
 
-__device__ inline float warp_max(float v) {
-    for (int offset = warpSize / 2; offset > 0; offset >>= 1) v = fmaxf(v, GMG_SHFL_XOR(v, offset));
-    return v;
-}
-
-// The sum over the whole block, returned to every thread. Uses shared scratch of
-// kMaxWarpsPerBlock floats; callers must not reuse it until every thread has read.
-__device__ inline float block_sum(float v, float* scratch) {
+// The reduction over the whole block, returned to every thread. Uses shared scratch
+// of kMaxWarpsPerBlock floats; the leading barrier lets consecutive calls share it.
+template <class Op>
+__device__ inline float block_reduce(float v, float* scratch, Op op) {
     const int lane = threadIdx.x % warpSize, warp = threadIdx.x / warpSize;
     const int warps = (blockDim.x + warpSize - 1) / warpSize;
-    v = warp_sum(v);
+    v = warp_reduce(v, op);
     __syncthreads();
     if (lane == 0) scratch[warp] = v;
     __syncthreads();
-    float total = 0.0f;
-    for (int w = 0; w < warps; ++w) total += scratch[w];
+    float total = scratch[0];
+    for (int w = 1; w < warps; ++w) total = op(total, scratch[w]);
     return total;
 }
+__device__ inline float block_sum(float v, float* scratch) { return block_reduce(v, scratch, SumOp{}); }
+__device__ inline float block_max(float v, float* scratch) { return block_reduce(v, scratch, MaxOp{}); }
 
 __device__ inline float gelu_tanh(float x) {
     const float kSqrt2OverPi = 0.79788456080286535587989211986876f;

@@ -84,6 +84,7 @@ public:
     void* handle() const { return handle_; }
     int device() const { return device_; }
     int warp_size() const { return warp_size_; }
+    int compute_major() const { return major_; }  // compute capability (CUDA) / gfx major (HIP)
     const void* tables() const { return tables_; }  // a GridTables of device pointers
     bool ok() const { return error_.empty(); }
     void fail(const std::string& message);  // keeps the first
@@ -102,6 +103,7 @@ private:
     void* handle_ = nullptr;
     int device_ = 0;
     int warp_size_ = 32;
+    int major_ = 0;
     const void* tables_ = nullptr;
     std::string error_;
 };
@@ -173,11 +175,13 @@ void matmul_geglu(Stream& s, const DeviceWeight& gate, const DeviceWeight& up, c
 void rms_norm(Stream& s, const float* d_x, const float* d_w, float* d_y, int64_t n, int64_t width, float eps);
 // Gemma's sandwich: x += rms_norm(p) * w, row by row.
 void add_rms_norm(Stream& s, float* d_x, const float* d_p, const float* d_w, int64_t n, int64_t width, float eps);
-// Prompts on the tensor cores (CUDA): activations converted once to bf16
-// (tensor_activation_bytes(n, k) of device memory), then
-// y[c * ldy + r] = W[r] . x[c] with weights decoded to bf16 tile by tile and
-// products summed in f32. has_tensor_matmul() is false where there is no such path (HIP).
-bool has_tensor_matmul(GgmlType type);
+// Prompts on the tensor cores (CUDA, compute capability 7.0+): activations
+// converted once to f16, each row scaled by a power of two that keeps it inside
+// f16's range (tensor_activation_bytes(n, k) of device memory), then
+// y[c * ldy + r] = W[r] . x[c] with weights decoded to f16 tile by tile, products
+// summed in f32 and the row's scale applied at the end. False where there is no
+// such path (HIP, older GPUs, F32 weights).
+bool has_tensor_matmul(const Stream& s, GgmlType type);
 size_t tensor_activation_bytes(int64_t n, int64_t k);
 void to_tensor_activations(Stream& s, const float* d_x, int64_t n, int64_t k, void* d_out);
 void matmul_tensor(Stream& s, const DeviceWeight& w, const void* d_x, int64_t n, float* d_y, int64_t ldy);

@@ -72,6 +72,12 @@ GMG_HOST_DEVICE inline int32_t signed4(uint32_t grid, uint32_t signs) {
     return pack4(v[0], v[1], v[2], v[3]);
 }
 
+// Grid entry l of a group (8 unsigned bytes) into words 2l, 2l+1, byte k negated where bit k of signs is set.
+GMG_HOST_DEVICE inline void signed_grid8(QGroup& g, int l, uint64_t grid, uint32_t signs) {
+    g.q[2 * l] = signed4(static_cast<uint32_t>(grid), signs & 15u);
+    g.q[2 * l + 1] = signed4(static_cast<uint32_t>(grid >> 32), (signs >> 4) & 15u);
+}
+
 // Bits 0..3 of `bits` moved to bit 4 of bytes 0..3 (the fifth bit of Q5 formats).
 GMG_HOST_DEVICE inline uint32_t spread_bit4(uint32_t bits) {
     return ((bits & 1u) << 4) | ((bits & 2u) << 11) | ((bits & 4u) << 18) | ((bits & 8u) << 25);
@@ -89,6 +95,11 @@ GMG_HOST_DEVICE inline uint32_t sign_byte(uint32_t seven_bits) {
 GMG_HOST_DEVICE inline int32_t iq1_word(uint32_t grid, int s) {
     return pack4(8 * sbyte_of(grid, 0) + s, 8 * sbyte_of(grid, 1) + s, 8 * sbyte_of(grid, 2) + s,
                  8 * sbyte_of(grid, 3) + s);
+}
+
+GMG_HOST_DEVICE inline void iq1_grid8(QGroup& g, int l, uint64_t grid, int s) {
+    g.q[2 * l] = iq1_word(static_cast<uint32_t>(grid), s);
+    g.q[2 * l + 1] = iq1_word(static_cast<uint32_t>(grid >> 32), s);
 }
 
 GMG_HOST_DEVICE inline void set_scales(QGroup& g, float d0, float d1, float m0, float m1, int off) {
@@ -340,8 +351,7 @@ struct Format<GgmlType::IQ2_XXS> {
         for (int l = 0; l < 4; ++l) {
             const uint64_t grid = t.iq2xxs[(a0 >> (8 * l)) & 255u];
             const uint32_t signs = sign_byte(a1 >> (7 * l));
-            g.q[2 * l] = signed4(static_cast<uint32_t>(grid), signs & 15u);
-            g.q[2 * l + 1] = signed4(static_cast<uint32_t>(grid >> 32), signs >> 4);
+            signed_grid8(g, l, grid, signs);
         }
         const float db = iq2_scale(d, a1 >> 28);
         set_scales(g, db, db, 0.0f, 0.0f, 0);
@@ -357,8 +367,7 @@ struct Format<GgmlType::IQ2_XS> {
             const uint32_t w = ld_u16(b + 2 + 2 * (4 * grp + l));
             const uint64_t grid = t.iq2xs[w & 511u];
             const uint32_t signs = sign_byte(w >> 9);
-            g.q[2 * l] = signed4(static_cast<uint32_t>(grid), signs & 15u);
-            g.q[2 * l + 1] = signed4(static_cast<uint32_t>(grid >> 32), signs >> 4);
+            signed_grid8(g, l, grid, signs);
         }
         const uint32_t sc = b[66 + grp];
         set_scales(g, iq2_scale(d, sc & 15u), iq2_scale(d, sc >> 4), 0.0f, 0.0f, 0);
@@ -376,8 +385,7 @@ struct Format<GgmlType::IQ2_S> {
             const uint32_t idx = qs[4 * grp + l] | (((qh >> (2 * l)) & 3u) << 8);
             const uint64_t grid = t.iq2s[idx];
             const uint32_t signs = qs[32 + 4 * grp + l];
-            g.q[2 * l] = signed4(static_cast<uint32_t>(grid), signs & 15u);
-            g.q[2 * l + 1] = signed4(static_cast<uint32_t>(grid >> 32), signs >> 4);
+            signed_grid8(g, l, grid, signs);
         }
         const uint32_t sc = b[74 + grp];
         set_scales(g, iq2_scale(d, sc & 15u), iq2_scale(d, sc >> 4), 0.0f, 0.0f, 0);
@@ -428,8 +436,7 @@ struct Format<GgmlType::IQ1_S> {
         const int s = qh & 0x8000u ? -1 : 1;
         for (int l = 0; l < 4; ++l) {
             const uint64_t grid = t.iq1s[b[2 + 4 * grp + l] | (((qh >> (3 * l)) & 7u) << 8)];
-            g.q[2 * l] = iq1_word(static_cast<uint32_t>(grid), s);
-            g.q[2 * l + 1] = iq1_word(static_cast<uint32_t>(grid >> 32), s);
+            iq1_grid8(g, l, grid, s);
         }
         const float dl = d * static_cast<float>(2 * ((qh >> 12) & 7u) + 1) * 0.125f;
         set_scales(g, dl, dl, 0.0f, 0.0f, 0);
@@ -450,8 +457,7 @@ struct Format<GgmlType::IQ1_M> {
             const uint32_t qhn = (static_cast<uint32_t>(b[32 + i / 2]) >> (4 * (i % 2))) & 15u;
             const uint64_t grid = t.iq1s[b[i] | ((qhn & 7u) << 8)];
             const int s = qhn & 8u ? -1 : 1;
-            g.q[2 * l] = iq1_word(static_cast<uint32_t>(grid), s);
-            g.q[2 * l + 1] = iq1_word(static_cast<uint32_t>(grid >> 32), s);
+            iq1_grid8(g, l, grid, s);
             if (l % 2 == 0) {
                 const uint32_t s3 = (sc[i / 8] >> (3 * ((i / 2) % 4))) & 7u;
                 dl[l / 2] = d * static_cast<float>(2 * s3 + 1) * 0.125f;

@@ -216,7 +216,7 @@ void matmul_multi(Stream& s, const DeviceWeight* w, float* const* d_y, int count
             return s.fail("matmul_multi: the matrices differ in type or width");
         m.t[j] = {static_cast<const uint8_t*>(w[j].d_data), w[j].row_bytes, w[j].rows, d_y[j], w[j].rows};
     }
-    if (!check_columns(s, n)) return;
+    if (!check_columns(s, n) || m.t[0].rows + (count > 1 ? m.t[1].rows : 0) + (count > 2 ? m.t[2].rows : 0) == 0) return;
     if (n == 1) launch_multi<1>(s, w[0].type, m, w[0].cols, act, n);
     else launch_multi<kPromptColumns>(s, w[0].type, m, w[0].cols, act, n);
 }
@@ -236,7 +236,7 @@ void matmul_geglu(Stream& s, const DeviceWeight& gate, const DeviceWeight& up, c
     if (!has_matmul(gate.type)) return s.fail(std::string("no GPU matmul for ") + std::string(traits_of(gate.type).name));
     if (gate.type != up.type || gate.rows != up.rows || gate.cols != up.cols || gate.row_bytes != up.row_bytes)
         return s.fail("matmul_geglu: gate and up differ in type or shape");
-    if (!check_columns(s, n)) return;
+    if (!check_columns(s, n) || gate.rows == 0) return;
     if (n == 1) launch_geglu<1>(s, gate, up, act, n, d_y, ldy);
     else launch_geglu<kPromptColumns>(s, gate, up, act, n, d_y, ldy);
 }

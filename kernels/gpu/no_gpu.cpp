@@ -69,7 +69,7 @@ void matmul_geglu(Stream& s, const DeviceWeight&, const DeviceWeight&, const Act
     s.fail(kNotBuilt);
 }
 bool fused_norm_fits(int64_t, ActRule) { return false; }
-bool has_tensor_matmul(GgmlType) { return false; }
+bool has_tensor_matmul(const Stream&, GgmlType) { return false; }
 size_t tensor_activation_bytes(int64_t, int64_t) { return 0; }
 void to_tensor_activations(Stream& s, const float*, int64_t, int64_t, void*) { s.fail(kNotBuilt); }
 void matmul_tensor(Stream& s, const DeviceWeight&, const void*, int64_t, float*, int64_t) { s.fail(kNotBuilt); }

@@ -45,13 +45,20 @@ __global__ void geglu_kernel(float* gate, const float* up, int64_t count) {
     if (i < count) gate[i] = geglu_value(gate[i], up[i]);
 }
 
+// Where element i of a fused norm's row sits in shared memory: 32-element blocks
+// one float apart, so that the threads quantizing neighbouring blocks (one each)
+// read different banks.
+__device__ inline bool padded_row(ActRule rule) { return act_block(rule) == 32; }
+__device__ inline int64_t row_slot(int64_t i, bool pad) { return pad ? i + i / 32 : i; }
+
 // The normalized row r = norm(src) * w: written to h and to shared memory, then
 // quantized from there by the block (one thread per activation block).
 __device__ inline void norm_quantize_row(const float* src, const float* w, float scale, int64_t width, float* row,
                                          float* h, ActRule rule, int8_t* q, float* qscale, float* f) {
+    const bool pad = padded_row(rule);
     for (int64_t i = threadIdx.x; i < width; i += blockDim.x) {
         const float v = (src[i] * scale) * w[i];
-        row[i] = v;
+        row[row_slot(i, pad)] = v;
         h[i] = v;
     }
     __syncthreads();
@@ -61,7 +68,11 @@ __device__ inline void norm_quantize_row(const float* src, const float* w, float
     }
     const int blk = act_block(rule);
     for (int64_t b = threadIdx.x; b < width / blk; b += blockDim.x)
-        quantize_block(rule, row + b * blk, q + b * blk, qscale + b * (blk / 32));
+        quantize_block(rule, row + row_slot(b * blk, pad), q + b * blk, qscale + b * (blk / 32));
+}
+
+size_t fused_row_bytes(int64_t width, ActRule rule) {
+    return static_cast<size_t>(act_block(rule) == 32 ? width + width / 32 : width) * sizeof(float);
 }
 
 __global__ void rms_norm_quantize_kernel(const float* x, const float* w, float* h, int64_t width, float eps,
@@ -250,14 +261,14 @@ void add_rms_norm(Stream& s, float* d_x, const float* d_p, const float* d_w, int
 }
 
 bool fused_norm_fits(int64_t width, ActRule rule) {
-    return width * static_cast<int64_t>(sizeof(float)) <= kMaxFusedRowBytes && width % act_block(rule) == 0;
+    return width % act_block(rule) == 0 && fused_row_bytes(width, rule) <= static_cast<size_t>(kMaxFusedRowBytes);
 }
 
 void rms_norm_quantize(Stream& s, const float* d_x, const float* d_w, float* d_h, int64_t n, int64_t width, float eps,
                        ActRule rule, const ActRows& act) {
     if (n <= 0) return;
     if (!fused_norm_fits(width, rule)) return s.fail("rms_norm_quantize: row too wide or not whole blocks");
-    const size_t shared = static_cast<size_t>(width) * sizeof(float);
+    const size_t shared = fused_row_bytes(width, rule);
     rms_norm_quantize_kernel<<<static_cast<unsigned>(n), kNormThreads, shared, native(s)>>>(
         d_x, d_w, d_h, width, eps, rule, act.d_q, act.d_scale, act.d_f);
     check_launch(s, "rms_norm_quantize");
@@ -267,7 +278,7 @@ void add_rms_norm_quantize(Stream& s, float* d_x, const float* d_p, const float*
                            float* d_h, int64_t n, int64_t width, float eps, ActRule rule, const ActRows& act) {
     if (n <= 0) return;
     if (!fused_norm_fits(width, rule)) return s.fail("add_rms_norm_quantize: row too wide or not whole blocks");
-    const size_t shared = static_cast<size_t>(width) * sizeof(float);
+    const size_t shared = fused_row_bytes(width, rule);
     add_rms_norm_quantize_kernel<<<static_cast<unsigned>(n), kNormThreads, shared, native(s)>>>(
         d_x, d_p, d_w_post, d_w_pre, d_h, width, eps, rule, act.d_q, act.d_scale, act.d_f);
     check_launch(s, "add_rms_norm_quantize");

@@ -168,12 +168,14 @@ void GpuContext::prepare(gpu::ActRule rule) {
 }
 
 bool GpuContext::use_tensor(const gpu::DeviceWeight& w) const {
-    return s_->input_n >= kTensorMinRows && gpu::has_tensor_matmul(w.type);
+    return s_->input_n >= kTensorMinRows && gpu::has_tensor_matmul(s_->stream, w.type);
 }
 
-void GpuContext::project(const gpu::DeviceWeight& w, float* d_y) {
+// y = input . w^T; allow_tensor = false keeps the dp4a kernels (the LM head: its
+// logits then round the same whatever rows a prompt chunk holds, as in decode).
+void GpuContext::project(const gpu::DeviceWeight& w, float* d_y, bool allow_tensor) {
     State& s = *s_;
-    if (use_tensor(w)) {
+    if (allow_tensor && use_tensor(w)) {
         if (!s.tensor_ready) gpu::to_tensor_activations(s.stream, s.input, s.input_n, s.input_k, s.act_tensor.data());
         s.tensor_ready = true;
         return gpu::matmul_tensor(s.stream, w, s.act_tensor.data(), s.input_n, d_y, w.rows);
@@ -280,7 +282,7 @@ void GpuContext::enqueue_head(int64_t first, int64_t m, float* d_logits) {
     const int64_t E = c.n_embd;
     gpu::rms_norm(s.stream, s.x.as<float>() + first * E, model_.gpu()->output_norm(), s.h.as<float>(), m, E, c.rms_eps);
     set_input(s.h.as<float>(), m, E);
-    project(model_.gpu()->lm_head(), d_logits);
+    project(model_.gpu()->lm_head(), d_logits, /*allow_tensor=*/false);
     if (c.final_logit_softcap > 0.0f) gpu::softcap(s.stream, d_logits, m * c.n_vocab, c.final_logit_softcap);
 }
 

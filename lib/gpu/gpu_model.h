@@ -59,7 +59,7 @@ private:
     gpu::ActRows act() const;
     void prepare(gpu::ActRule rule);
     bool use_tensor(const gpu::DeviceWeight& w) const;
-    void project(const gpu::DeviceWeight& w, float* d_y);
+    void project(const gpu::DeviceWeight& w, float* d_y, bool allow_tensor = true);
     void project_qkv(const GpuModel::Layer& L, float* q, float* k, float* v);
     void norm_input(const float* d_x, const float* d_w, int64_t n, const gpu::DeviceWeight& next);
     void residual_then_norm(const float* d_p, const float* w_post, const float* w_pre, int64_t n,
