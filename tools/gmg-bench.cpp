@@ -143,9 +143,9 @@ int main(int argc, char** argv) {
         else if (a == "--isa") {
             const char* name = v();
             isa = gmg::cpu::isa_from_name(name);
-            if (!isa) cli::die(kTool, fmt::format("--isa {}: not one of scalar, avx2, avx512", name), 2);
+            if (!isa) cli::die(kTool, fmt::format("--isa {}: not one of scalar, avx2, avx512, neon, neon_dotprod", name), 2);
         } else if (a == "-h" || a == "--help") {
-            std::puts("usage: gmg-bench -m FILE [-p 512] [-n 128] [-t THREADS] [-r REPS] [-b BATCH] [--isa scalar|avx2|avx512]\n"
+            std::puts("usage: gmg-bench -m FILE [-p 512] [-n 128] [-t THREADS] [-r REPS] [-b BATCH] [--isa scalar|avx2|avx512|neon|neon_dotprod]\n"
                       "                 [--no-repack] [-ngl N] [-mg N] [-o md|json] [--json]");
             return 0;
         } else cli::die(kTool, "unknown argument " + a, 2);

@@ -7,6 +7,10 @@
 #if defined(__x86_64__) || defined(_M_X64)
 #include <cpuid.h>
 #define GMG_X86 1
+#elif defined(__aarch64__) && defined(__linux__)
+#include <asm/hwcap.h>
+#include <sys/auxv.h>
+#define GMG_ARM64 1
 #endif
 
 namespace gmg::cpu {
@@ -14,6 +18,7 @@ namespace {
 
 struct Features {
     bool avx2 = false, avx512 = false, avx512_bf16 = false;
+    bool neon = false, dotprod = false;
 };
 
 #ifdef GMG_X86
@@ -45,6 +50,14 @@ Features probe() {
     f.avx512_bf16 = f.avx512 && (a & (1u << 5));
     return f;
 }
+#elif defined(GMG_ARM64)
+Features probe() {
+    Features f;
+    const unsigned long hwcap = getauxval(AT_HWCAP);
+    f.neon = hwcap & HWCAP_ASIMD;
+    f.dotprod = f.neon && (hwcap & HWCAP_ASIMDDP);
+    return f;
+}
 #else
 Features probe() { return {}; }
 #endif
@@ -58,8 +71,23 @@ const Features& features() {
 
 Isa detected_isa() {
     const Features& f = features();
+    if (f.neon) return f.dotprod ? Isa::neon_dotprod : Isa::neon;
     return f.avx512 ? Isa::avx512 : f.avx2 ? Isa::avx2 : Isa::scalar;
 }
+
+bool isa_supported(Isa isa) {
+    const Features& f = features();
+    switch (isa) {
+        case Isa::scalar: return true;
+        case Isa::avx2: return f.avx2;
+        case Isa::avx512: return f.avx512;
+        case Isa::neon: return f.neon;
+        case Isa::neon_dotprod: return f.dotprod;
+    }
+    return false;
+}
+
+Isa cap_isa(Isa want) { return isa_supported(want) ? want : detected_isa(); }
 
 bool has_avx512_bf16() { return features().avx512_bf16; }
 
@@ -70,11 +98,11 @@ Isa active_isa() {
         if (!env || !*env) return best;
         const std::optional<Isa> want = isa_from_name(env);
         if (!want) {
-            std::fprintf(stderr, "gemmagguf: GMG_ISA=%s is not one of scalar, avx2, avx512; using %s\n", env,
-                         isa_name(best).data());
+            std::fprintf(stderr, "gemmagguf: GMG_ISA=%s is not one of scalar, avx2, avx512, neon, neon_dotprod; using %s\n",
+                         env, isa_name(best).data());
             return best;
         }
-        return static_cast<int>(*want) < static_cast<int>(best) ? *want : best;
+        return cap_isa(*want);
     }();
     return isa;
 }
@@ -84,12 +112,14 @@ std::string_view isa_name(Isa isa) {
         case Isa::scalar: return "scalar";
         case Isa::avx2: return "avx2";
         case Isa::avx512: return "avx512";
+        case Isa::neon: return "neon";
+        case Isa::neon_dotprod: return "neon_dotprod";
     }
     return "?";
 }
 
 std::optional<Isa> isa_from_name(std::string_view name) {
-    for (Isa i : {Isa::scalar, Isa::avx2, Isa::avx512})
+    for (Isa i : {Isa::scalar, Isa::avx2, Isa::avx512, Isa::neon, Isa::neon_dotprod})
         if (isa_name(i) == name) return i;
     return std::nullopt;
 }

@@ -66,5 +66,7 @@ const KernelSet& kernel_set(Isa isa);
 // Filled by the per-ISA translation units (the only files built with ISA flags).
 namespace avx2 { void fill(KernelSet* set); }
 namespace avx512 { void fill(KernelSet* set); }
+namespace neon { void fill(KernelSet* set); }
+namespace neon_dotprod { void fill(KernelSet* set); }
 
 }  // namespace gmg::cpu

@@ -59,10 +59,12 @@ void generic_rows(const WeightView& w, const float* act, int64_t n, float* y, in
 }  // namespace
 
 const KernelSet& kernel_set(Isa isa) {
-    static const KernelSet sets[3] = {
+    static const KernelSet sets[5] = {
         KernelSet{},
         [] { KernelSet s; avx2::fill(&s); return s; }(),
         [] { KernelSet s; avx512::fill(&s); return s; }(),
+        [] { KernelSet s; neon::fill(&s); return s; }(),
+        [] { KernelSet s; neon_dotprod::fill(&s); return s; }(),
     };
     return sets[static_cast<int>(isa)];
 }

@@ -5,9 +5,10 @@
 #include "kernels/common/iq_tables.h"
 #include "kernels/gpu/gpu_backend.h"
 #include "kernels/gpu/gpu_vendor.cuh"
-#include "kernels/gpu/group_decode.h"
+#include "kernels/common/group_decode.h"
 
 namespace gmg::gpu {
+using namespace ::gmg::groups;
 namespace {
 
 std::string message(const char* what, gpuError_t e) { return std::string(what) + ": " + gpuGetErrorString(e); }

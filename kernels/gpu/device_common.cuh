@@ -3,10 +3,13 @@
 #pragma once
 #include <string>
 
+#include "kernels/common/group_decode.h"
 #include "kernels/gpu/gpu_backend.h"
 #include "kernels/gpu/gpu_vendor.cuh"
 
 namespace gmg::gpu {
+
+using namespace ::gmg::groups;  // the block decoders the kernels share with the CPU
 
 constexpr int kMaxWarpsPerBlock = 32;  // 1024 threads / the narrowest warp
 

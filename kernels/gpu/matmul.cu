@@ -9,7 +9,7 @@
 // One launch can cover several matrices of one type that read the same
 // activations (q, k and v), and gate/up can be fused with the GeGLU that follows.
 #include "kernels/gpu/device_common.cuh"
-#include "kernels/gpu/group_decode.h"
+#include "kernels/common/group_decode.h"
 
 namespace gmg::gpu {
 namespace {

@@ -12,7 +12,7 @@
 // against that oracle. HIP builds have no WMMA here: has_tensor_matmul() is false
 // and prompts take the dp4a kernels.
 #include "kernels/gpu/device_common.cuh"
-#include "kernels/gpu/group_decode.h"
+#include "kernels/common/group_decode.h"
 
 #if !defined(__HIPCC__) && !defined(GMG_USE_HIP)
 #define GMG_TENSOR_MATMUL 1

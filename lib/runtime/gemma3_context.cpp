@@ -76,7 +76,7 @@ Gemma3Context::Gemma3Context(const Gemma3Model& m, const Options& o)
       n_threads_(o.n_threads > 0 ? o.n_threads : omp_get_max_threads()),
       reference_(o.reference),
       isa_(o.reference ? cpu::Isa::scalar
-                       : o.isa ? std::min(*o.isa, cpu::detected_isa())
+                       : o.isa ? cpu::cap_isa(*o.isa)
                                : cpu::active_isa()),
       cache_(m.gpu() ? KvCache() : KvCache(m.config(), n_ctx_, n_batch_)) {
     if (m.gpu()) return;  // the GPU context keeps its own cache and scratch

@@ -16,7 +16,7 @@
 
 #include "kernels/cpu/attention.h"
 #include "kernels/gpu/gpu_backend.h"
-#include "kernels/gpu/group_decode.h"
+#include "kernels/common/group_decode.h"
 #include "kernels/ref/dequantize.h"
 #include "lib/runtime/reference_ops.h"
 #include "tests/support/random_blocks.h"

@@ -1,4 +1,4 @@
-// The GPU kernels' block arithmetic (kernels/gpu/group_decode.h, act_quant.h),
+// The GPU kernels' block arithmetic (kernels/common/group_decode.h, act_quant.h),
 // compiled for the host and checked against the reference decoders and
 // quantizers: this runs on every machine, with or without a GPU.
 #include <catch2/catch.hpp>
@@ -10,7 +10,7 @@
 
 #include "kernels/common/iq_tables.h"
 #include "kernels/gpu/act_quant.h"
-#include "kernels/gpu/group_decode.h"
+#include "kernels/common/group_decode.h"
 #include "kernels/ref/dequantize.h"
 #include "kernels/ref/quantize_activations.h"
 #include "tests/support/random_blocks.h"
@@ -19,48 +19,35 @@ using namespace gmg;
 
 namespace {
 
-gpu::GridTables host_tables() {
-    gpu::GridTables t;
-    t.iq2xxs = iq::iq2xxs_grid;
-    t.iq2xs = iq::iq2xs_grid;
-    t.iq2s = iq::iq2s_grid;
-    t.iq3xxs = iq::iq3xxs_grid;
-    t.iq3s = iq::iq3s_grid;
-    t.iq1s = iq::iq1s_grid;
-    t.iq4nl = iq::kvalues_iq4nl;
-    t.fp4 = iq::kvalues_fp4;
-    return t;
-}
-
 std::vector<GgmlType> group_types() {
     std::vector<GgmlType> out;
     int n = 0;
     const TypeTraits* all = all_type_traits(&n);
     for (int i = 0; i < n; ++i)
-        if (gpu::visit_format(all[i].type, [](auto) {})) out.push_back(all[i].type);
+        if (groups::visit_format(all[i].type, [](auto) {})) out.push_back(all[i].type);
     return out;
 }
 
 // Element e of a group as the form says: d * (q - off) - m, in double.
-double group_value(const gpu::QGroup& g, int e) {
+double group_value(const groups::QGroup& g, int e) {
     const int q = static_cast<int8_t>((static_cast<uint32_t>(g.q[e / 4]) >> (8 * (e % 4))) & 255u);
     return static_cast<double>(g.d[e / 16]) * (q - g.off) - static_cast<double>(g.m[e / 16]);
 }
 
 struct Decoded {
-    std::vector<gpu::QGroup> groups;  // in element order
+    std::vector<groups::QGroup> groups;  // in element order
     int elems = 0, bytes = 0;
 };
 
-Decoded decode_all(GgmlType t, const std::vector<uint8_t>& data, const gpu::GridTables& tables) {
+Decoded decode_all(GgmlType t, const std::vector<uint8_t>& data, const groups::GridTables& tables) {
     Decoded out;
-    gpu::visit_format(t, [&](auto tag) {
-        using F = gpu::Format<decltype(tag)::value>;
+    groups::visit_format(t, [&](auto tag) {
+        using F = groups::Format<decltype(tag)::value>;
         out.elems = F::kElems;
         out.bytes = F::kBytes;
         for (size_t b = 0; b * F::kBytes < data.size(); ++b)
             for (int g = 0; g < F::kElems / 32; ++g) {
-                gpu::QGroup grp;
+                groups::QGroup grp;
                 F::decode(data.data() + b * F::kBytes, g, tables, grp);
                 out.groups.push_back(grp);
             }
@@ -71,7 +58,7 @@ Decoded decode_all(GgmlType t, const std::vector<uint8_t>& data, const gpu::Grid
 }  // namespace
 
 TEST_CASE("GPU group decoders reproduce the reference decoders for every integer format", "[gpu][decode]") {
-    const gpu::GridTables tables = host_tables();
+    const groups::GridTables tables = groups::host_tables();
     std::mt19937 rng(20261130);
     const auto types = group_types();
     REQUIRE(types.size() >= 23);
@@ -86,7 +73,7 @@ TEST_CASE("GPU group decoders reproduce the reference decoders for every integer
         REQUIRE(dec.groups.size() == static_cast<size_t>(k / 32));
         int bad = 0;
         for (int64_t e = 0; e < k; ++e) {
-            const gpu::QGroup& g = dec.groups[static_cast<size_t>(e / 32)];
+            const groups::QGroup& g = dec.groups[static_cast<size_t>(e / 32)];
             const double v = group_value(g, static_cast<int>(e % 32));
             // The reference rounds d*q and the offset to float; ours is exact: a few ulps apart.
             const double scale = std::fabs(static_cast<double>(g.d[(e % 32) / 16])) * 128.0 +
@@ -98,7 +85,7 @@ TEST_CASE("GPU group decoders reproduce the reference decoders for every integer
 }
 
 TEST_CASE("GPU group dot products equal the exact dot of decoded weights and activations", "[gpu][dot]") {
-    const gpu::GridTables tables = host_tables();
+    const groups::GridTables tables = groups::host_tables();
     std::mt19937 rng(7);
     std::normal_distribution<float> normal(0.0f, 1.0f);
     for (GgmlType t : group_types()) {
@@ -130,7 +117,7 @@ TEST_CASE("GPU group dot products equal the exact dot of decoded weights and act
         for (int64_t g = 0; g < k / 32; ++g) {
             int32_t act[8];
             std::memcpy(act, q.data() + 32 * g, 32);
-            ours += gpu::group_dot(dec.groups[static_cast<size_t>(g)], act, da[static_cast<size_t>(g)]);
+            ours += groups::group_dot(dec.groups[static_cast<size_t>(g)], act, da[static_cast<size_t>(g)]);
         }
         CHECK(std::fabs(ours - exact) <= 2e-6 * magnitude);
     }

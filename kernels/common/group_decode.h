@@ -1,5 +1,5 @@
 // Every integer GGUF block format seen 32 elements at a time, as the GPU kernels
-// read it: 32 signed 8-bit values q (packed four to a 32-bit word), a scale d per
+// and the NEON kernels read it: 32 signed 8-bit values q (packed four to a 32-bit word), a scale d per
 // 16 elements, an integer offset and a float offset m per 16 elements, so that
 //     weight[e] = d[e/16] * (q[e] - off) - m[e/16].
 // Every format fits this form exactly (IQ1's +-1/8 deltas by scaling q by 8), so
@@ -7,10 +7,10 @@
 // activations (dp4a on the device), an int8 sum of the activations for the
 // offsets, then one float scaling per group.
 //
-// Host-device code: the GPU kernels compile it with nvcc/hipcc, and the CPU unit
-// tests compile the same lines with g++ and check every format against the
-// reference decoders (tests/unit/test_gpu_group_decode.cpp), so the block
-// arithmetic is proven on machines without a GPU.
+// Host-device code: the GPU kernels compile it with nvcc/hipcc, the NEON kernels
+// (kernels/cpu/arm/) and the CPU unit tests with g++; the tests check every format
+// against the reference decoders (tests/unit/test_gpu_group_decode.cpp), so the
+// block arithmetic is proven on machines without a GPU.
 #pragma once
 #include <cstdint>
 
@@ -18,11 +18,12 @@
 #include "kernels/common/compat.h"
 #include "kernels/common/ggml_type.h"
 #include "kernels/common/half.h"
+#include "kernels/common/iq_tables.h"
 
-namespace gmg::gpu {
+namespace gmg::groups {
 
-// Codebooks the IQ formats index; on the host they point at gmg::iq's tables,
-// on the device at copies uploaded once (kernels/gpu/device.cu).
+// Codebooks the IQ formats index; on the host they point at gmg::iq's tables
+// (host_tables()), on the device at copies uploaded once (kernels/gpu/device.cu).
 struct GridTables {
     const uint64_t* iq2xxs = nullptr;
     const uint64_t* iq2xs = nullptr;
@@ -33,6 +34,20 @@ struct GridTables {
     const int8_t* iq4nl = nullptr;  // 16 values
     const int8_t* fp4 = nullptr;    // 16 values (E2M1 doubled)
 };
+
+// The host's tables (the CPU kernels and tests; device code gets uploaded copies).
+inline GridTables host_tables() {
+    GridTables t;
+    t.iq2xxs = iq::iq2xxs_grid;
+    t.iq2xs = iq::iq2xs_grid;
+    t.iq2s = iq::iq2s_grid;
+    t.iq3xxs = iq::iq3xxs_grid;
+    t.iq3s = iq::iq3s_grid;
+    t.iq1s = iq::iq1s_grid;
+    t.iq4nl = iq::kvalues_iq4nl;
+    t.fp4 = iq::kvalues_fp4;
+    return t;
+}
 
 struct QGroup {
     int32_t q[8];  // element 4i+k in byte k of q[i]
@@ -564,4 +579,4 @@ bool visit_format(GgmlType type, F&& f) {
     }
 }
 
-}  // namespace gmg::gpu
+}  // namespace gmg::groups
