@@ -54,7 +54,13 @@ def main():
     args = ap.parse_args()
     os.environ["GMG_LIBRARY"] = str(args.build / "lib" / "libgemmagguf.so")
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools" / "python"))
-    from gemmagguf import Model  # noqa: E402
+    from gemmagguf import Model, gpu_device_count  # noqa: E402
+
+    if args.ngl != 0:
+        count, reason = gpu_device_count()
+        if count == 0:
+            print(f"skipped: --ngl {args.ngl} needs a GPU: {reason}")
+            sys.exit(77)  # ctest SKIP_RETURN_CODE
 
     results = []  # (name, ok, detail)
     report = {"model": args.model.name, "checks": {}}
