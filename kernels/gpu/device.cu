@@ -155,19 +155,13 @@ Stream::~Stream() {
 }
 
 bool Stream::create(int device, std::string* error) {
-    int n = 0;
-    if (!device_count(&n, error)) return false;
-    if (device < 0 || device >= n) {
-        *error = "GPU device " + std::to_string(device) + " does not exist (" + std::to_string(n) + " present)";
-        return false;
-    }
+    DeviceInfo info;
+    if (!device_info(device, &info, error)) return false;  // no device, or no such device
     if (gpuError_t e = gpuSetDevice(device); e != gpuSuccess) {
         *error = message("selecting the GPU", e);
         return false;
     }
     device_ = device;
-    DeviceInfo info;
-    if (!device_info(device, &info, error)) return false;
     warp_size_ = info.warp_size;
     major_ = info.major;
     tables_ = device_tables(device, error);

@@ -171,6 +171,7 @@ template <int NC>
 void launch_multi(Stream& s, GgmlType type, const Targets& m, int64_t k, const ActRows& act, int64_t n) {
     int64_t rows = 0;
     for (int j = 0; j < m.count; ++j) rows += m.t[j].rows;
+    if (rows == 0) return;  // an empty grid is a launch error
     const dim3 grid = grid_for(s, rows, n, NC);
     const GridTables tables = *static_cast<const GridTables*>(s.tables());
     visit_weight_type(type, [&](auto tag) {
@@ -216,14 +217,14 @@ void matmul_multi(Stream& s, const DeviceWeight* w, float* const* d_y, int count
             return s.fail("matmul_multi: the matrices differ in type or width");
         m.t[j] = {static_cast<const uint8_t*>(w[j].d_data), w[j].row_bytes, w[j].rows, d_y[j], w[j].rows};
     }
-    if (!check_columns(s, n) || m.t[0].rows + (count > 1 ? m.t[1].rows : 0) + (count > 2 ? m.t[2].rows : 0) == 0) return;
+    if (!check_columns(s, n)) return;
     if (n == 1) launch_multi<1>(s, w[0].type, m, w[0].cols, act, n);
     else launch_multi<kPromptColumns>(s, w[0].type, m, w[0].cols, act, n);
 }
 
 void matmul(Stream& s, const DeviceWeight& w, const ActRows& act, int64_t n, float* d_y, int64_t ldy) {
     if (!has_matmul(w.type)) return s.fail(std::string("no GPU matmul for ") + std::string(traits_of(w.type).name));
-    if (!check_columns(s, n) || w.rows == 0) return;
+    if (!check_columns(s, n)) return;
     Targets m{};
     m.count = 1;
     m.t[0] = {static_cast<const uint8_t*>(w.d_data), w.row_bytes, w.rows, d_y, ldy};

@@ -1,12 +1,10 @@
 #include "lib/gpu/gpu_model.h"
 
 #include <algorithm>
-#include <cmath>
 #include <cstring>
 
 #include <fmt/format.h>
 
-#include "kernels/ref/dequantize.h"
 #include "lib/model/gemma3_model.h"
 #include "lib/runtime/kv_cache.h"
 
@@ -24,11 +22,6 @@ Status gpu_error(const std::string& what) { return {StatusCode::internal, "GPU: 
 
 Status GpuModel::upload(const Gemma3Model& model, int device, std::unique_ptr<GpuModel>* out) {
     std::string err;
-    if (!gpu::built()) {
-        int n = 0;
-        gpu::device_count(&n, &err);
-        return {StatusCode::unsupported, err};
-    }
     gpu::Stream stream;
     if (!stream.create(device, &err)) return {StatusCode::unsupported, "GPU offload requested, but " + err};
     std::unique_ptr<GpuModel> m(new GpuModel());
@@ -289,18 +282,10 @@ void GpuContext::enqueue_head(int64_t first, int64_t m, float* d_logits) {
 Status GpuContext::forward(const TokenId* tokens, int64_t n, int64_t pos0, bool all_logits, float* logits) {
     State& s = *s_;
     const Gemma3Config& c = model_.config();
-    const int64_t E = c.n_embd, V = c.n_vocab;
+    const int64_t V = c.n_vocab;
     if (n < 1 || n > s.n_batch || pos0 + n > s.n_ctx) return {StatusCode::internal, "GPU forward: bad step size"};
     if (!s.stream.activate()) return gpu_error("cannot select the context's device");
-    // Embedding rows on the host (an exact decode of n rows of the mapped table).
-    const gguf::TensorInfo& embd = model_.token_embd();
-    const float scale = std::sqrt(static_cast<float>(E));
-    float* hx = s.host_x.as<float>();
-    for (int64_t t = 0; t < n; ++t) {
-        float* xt = hx + t * E;
-        ref::dequantize_row(embd.type, embd.data + static_cast<uint64_t>(tokens[t]) * embd.row_bytes, xt, E);
-        for (int64_t i = 0; i < E; ++i) xt[i] *= scale;
-    }
+    model_.embed(tokens, n, s.host_x.as<float>());  // on the host, into the page-locked buffer the step uploads
     *s.host_pos.as<int32_t>() = static_cast<int32_t>(pos0);
     std::string err;
 

@@ -1,5 +1,7 @@
 #include "lib/model/gemma3_model.h"
 
+#include <cmath>
+
 #include <fmt/format.h>
 
 #include "kernels/ref/dequantize.h"
@@ -117,6 +119,17 @@ const cpu::RepackedWeights* Weight::repacked(cpu::Isa isa, int n_threads) const 
         slot_->ok = cpu::repack(view, isa, n_threads, &slot_->weights, release);
     });
     return slot_->ok && slot_->weights.source == view.type ? &slot_->weights : nullptr;
+}
+
+void Gemma3Model::embed(const TokenId* tokens, int64_t n, float* out) const {
+    const int64_t E = config_.n_embd;
+    const gguf::TensorInfo& embd = *token_embd_;
+    const float scale = std::sqrt(static_cast<float>(E));
+    for (int64_t t = 0; t < n; ++t) {
+        float* xt = out + t * E;
+        ref::dequantize_row(embd.type, embd.data + static_cast<uint64_t>(tokens[t]) * embd.row_bytes, xt, E);
+        for (int64_t i = 0; i < E; ++i) xt[i] *= scale;
+    }
 }
 
 uint64_t Gemma3Model::weight_bytes() const {

@@ -66,6 +66,9 @@ public:
     const Vocab& vocab() const { return vocab_; }
     const gguf::GgufFile& file() const { return *file_; }
     const gguf::TensorInfo& token_embd() const { return *token_embd_; }
+    // Rows of the embedding for n tokens into out (n, n_embd): an exact decode of each
+    // row of the mapped table, scaled by sqrt(n_embd) in f32 (both the CPU and GPU paths).
+    void embed(const TokenId* tokens, int64_t n, float* out) const;
     const std::vector<float>& output_norm() const { return output_norm_; }
     const Weight& lm_head() const { return *lm_head_; }  // output.weight, or token_embd when tied
     const std::vector<Gemma3Layer>& layers() const { return layers_; }

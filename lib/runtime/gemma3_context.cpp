@@ -157,14 +157,7 @@ void Gemma3Context::forward_batch(const TokenId* tokens, int64_t n, bool all_log
     const int64_t E = c.n_embd, Q = c.q_dim(), KV = c.kv_dim(), D = c.head_dim, F = c.n_ff;
     const int64_t pos0 = n_past_;
 
-    // Embedding: exact decode of each row, scaled by sqrt(n_embd) in f32.
-    const gguf::TensorInfo& embd = model_.token_embd();
-    const float embd_scale = std::sqrt(static_cast<float>(E));
-    for (int64_t t = 0; t < n; ++t) {
-        float* xt = x_.data() + t * E;
-        ref::dequantize_row(embd.type, embd.data + static_cast<uint64_t>(tokens[t]) * embd.row_bytes, xt, E);
-        for (int64_t i = 0; i < E; ++i) xt[i] *= embd_scale;
-    }
+    model_.embed(tokens, n, x_.data());
 
     for (int64_t il = 0; il < c.n_layer; ++il) {
         const Gemma3Layer& L = model_.layers()[static_cast<size_t>(il)];

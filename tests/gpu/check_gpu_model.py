@@ -30,6 +30,15 @@ def expect_refused(model_path, ngl, words):
     raise AssertionError(f"n_gpu_layers={ngl} loaded without a GPU")
 
 
+def greedy(ctx, n):
+    """n greedy tokens continuing from the context's last logits."""
+    out = []
+    for _ in range(n):
+        out.append(int(np.argmax(ctx.logits_array())))
+        ctx.decode([out[-1]])
+    return out
+
+
 def main():
     model_path = sys.argv[1]
     count, reason = g.gpu_device_count()
@@ -62,19 +71,10 @@ def main():
         print(f"prompt logits: max|dlogit| {diff:.4f}, top-1 {int(same[clear].sum())}/{int(clear.sum())} where clear")
         assert same[clear].all(), "top-1 differs from the CPU path where its margin is clear"
         assert diff < 1.0, f"max |dlogit| {diff} vs the CPU path"
-        # Greedy decode: single-token steps run the captured graph.
-        steps_gpu, steps_cpu = [], []
-        for model_ctx, steps in ((ctx, steps_gpu),):
-            for _ in range(16):
-                tok = int(np.argmax(model_ctx.logits_array()))
-                steps.append(tok)
-                model_ctx.decode([tok])
+        steps_gpu = greedy(ctx, 16)  # single-token steps run the captured graph
     with cpu.context(n_ctx=256, n_batch=64) as cctx:
         cctx.decode(prompt)
-        for _ in range(16):
-            tok = int(np.argmax(cctx.logits_array()))
-            steps_cpu.append(tok)
-            cctx.decode([tok])
+        steps_cpu = greedy(cctx, 16)
     n_same = next((i for i, (a, b) in enumerate(zip(steps_gpu, steps_cpu)) if a != b), 16)
     print(f"greedy: {n_same}/16 tokens identical")
     assert n_same >= 8, f"greedy text parts from the CPU path after {n_same} tokens"

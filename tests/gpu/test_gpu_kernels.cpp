@@ -63,12 +63,10 @@ std::vector<double> host_activation(gpu::ActRule rule, const float* x, int64_t k
     }
     const int blk = gpu::act_block(rule);
     std::vector<int8_t> q(static_cast<size_t>(blk));
+    std::vector<float> d(static_cast<size_t>(blk / 32));
     for (int64_t b = 0; b < k / blk; ++b) {
-        const float* xs = x + b * blk;
-        const float d = rule == gpu::ActRule::q8_K ? gpu::quantize_q8_K(xs, q.data())
-                      : rule == gpu::ActRule::q8_1 ? gpu::quantize_q8_1(xs, q.data())
-                                                   : gpu::quantize_q8_0(xs, q.data());
-        for (int j = 0; j < blk; ++j) a[static_cast<size_t>(b * blk + j)] = static_cast<double>(d) * q[static_cast<size_t>(j)];
+        gpu::quantize_block(rule, x + b * blk, q.data(), d.data());
+        for (int j = 0; j < blk; ++j) a[static_cast<size_t>(b * blk + j)] = static_cast<double>(d[0]) * q[static_cast<size_t>(j)];
     }
     return a;
 }
@@ -326,13 +324,11 @@ TEST_CASE("GPU activation quantizers are byte-identical to the host rules", "[gp
         const int blk = gpu::act_block(rule);
         int differ = 0;
         std::vector<int8_t> want(static_cast<size_t>(blk));
+        std::vector<float> want_d(static_cast<size_t>(blk / 32));
         for (int64_t b = 0; b < n * k / blk; ++b) {
-            const float* xs = x.data() + b * blk;
-            const float d = rule == gpu::ActRule::q8_K ? gpu::quantize_q8_K(xs, want.data())
-                          : rule == gpu::ActRule::q8_1 ? gpu::quantize_q8_1(xs, want.data())
-                                                       : gpu::quantize_q8_0(xs, want.data());
+            gpu::quantize_block(rule, x.data() + b * blk, want.data(), want_d.data());
             differ += std::memcmp(want.data(), got_q.data() + b * blk, static_cast<size_t>(blk)) != 0;
-            for (int g = 0; g < blk / 32; ++g) differ += got_d[static_cast<size_t>(b * blk / 32 + g)] != d;
+            for (int g = 0; g < blk / 32; ++g) differ += got_d[static_cast<size_t>(b * blk / 32 + g)] != want_d[static_cast<size_t>(g)];
         }
         CHECK(differ == 0);
     }

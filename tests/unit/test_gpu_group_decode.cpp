@@ -100,13 +100,8 @@ TEST_CASE("GPU group dot products equal the exact dot of decoded weights and act
         std::vector<int8_t> q(static_cast<size_t>(k));
         std::vector<float> da(static_cast<size_t>(k / 32));
         const int blk = gpu::act_block(rule);
-        for (int64_t b = 0; b < k / blk; ++b) {
-            float d = 0.0f;
-            if (rule == gpu::ActRule::q8_K) d = gpu::quantize_q8_K(x.data() + 256 * b, q.data() + 256 * b);
-            else if (rule == gpu::ActRule::q8_1) d = gpu::quantize_q8_1(x.data() + 32 * b, q.data() + 32 * b);
-            else d = gpu::quantize_q8_0(x.data() + 32 * b, q.data() + 32 * b);
-            for (int g = 0; g < blk / 32; ++g) da[static_cast<size_t>(b * blk / 32 + g)] = d;
-        }
+        for (int64_t b = 0; b < k / blk; ++b)
+            gpu::quantize_block(rule, x.data() + b * blk, q.data() + b * blk, da.data() + b * blk / 32);
         const Decoded dec = decode_all(t, data, tables);
         double exact = 0.0, magnitude = 0.0, ours = 0.0;
         for (int64_t e = 0; e < k; ++e) {
