@@ -20,7 +20,7 @@ namespace {
 void quantize_row(GgmlType act, const float* x, uint8_t* out, int64_t k) {
     switch (act) {
         case GgmlType::Q8_0: return ref::quantize_row_q8_0_x86(x, reinterpret_cast<block_q8_0*>(out), k);
-        case GgmlType::Q8_1: return ref::quantize_row_q8_1(x, reinterpret_cast<block_q8_1*>(out), k);
+        case GgmlType::Q8_1: return ref::quantize_row_q8_1_x86(x, reinterpret_cast<block_q8_1*>(out), k);
         case GgmlType::Q8_K: return ref::quantize_row_q8_K(x, reinterpret_cast<block_q8_K*>(out), k);
         case GgmlType::F16: {
             auto* h = reinterpret_cast<uint16_t*>(out);

@@ -19,7 +19,7 @@ namespace gmg::gpu {
 
 enum class ActRule : int {
     q8_0,   // llama.cpp's x86 Q8_0: d = amax/127 (stored f16), q = round-half-even(x * 127/amax)
-    q8_1,   // the reference Q8_1 (Q4_1/Q5_1): d = amax/127, q = round-half-away(x / d)
+    q8_1,   // Q8_1 (Q4_1/Q5_1): the q8_0 x86 rule; the min term uses sum(q)
     q8_K,   // Q8_K per 256: d = max/-127 signed, q = min(127, round-half-even(x * -127/max))
     f16,    // float activations rounded through binary16 (F16 weights)
     bf16,   // through bfloat16 (BF16 weights)
@@ -72,12 +72,9 @@ GMG_HOST_DEVICE inline float quantize_q8_0(const float* x, int8_t* q) {
     return f16_to_f32(f32_to_f16(d));
 }
 
-GMG_HOST_DEVICE inline float quantize_q8_1(const float* x, int8_t* q) {
-    const float d = abs_max(x, 32) / 127.0f;
-    const float id = d != 0.0f ? 1.0f / d : 0.0f;
-    for (int j = 0; j < 32; ++j) q[j] = static_cast<int8_t>(roundf(mul_rn(x[j], id)));
-    return f16_to_f32(f32_to_f16(d));
-}
+// Q8_1 on llama.cpp's x86 path rounds exactly as its Q8_0 does (the stored sum is
+// only an extra field, which the group dot product recomputes from q).
+GMG_HOST_DEVICE inline float quantize_q8_1(const float* x, int8_t* q) { return quantize_q8_0(x, q); }
 
 // llama.cpp's nearest_int: adding 1.5 * 2^23 leaves the rounded integer in the low bits.
 GMG_HOST_DEVICE inline int nearest_int_even(float v) {

@@ -56,6 +56,22 @@ void quantize_row_q8_1(const float* x, block_q8_1* y, int64_t n) {
     }
 }
 
+void quantize_row_q8_1_x86(const float* x, block_q8_1* y, int64_t n) {
+    for (int64_t b = 0; b < n / QK8_1; ++b, x += QK8_1) {
+        const float amax = block_amax(x, QK8_1);
+        const float d = amax / 127.0f;
+        const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+        int sum = 0;
+        for (int j = 0; j < QK8_1; ++j) {
+            const int q = static_cast<int>(std::nearbyint(x[j] * id));
+            y[b].qs[j] = static_cast<int8_t>(q);
+            sum += q;
+        }
+        y[b].d = f32_to_f16(d);
+        y[b].s = f32_to_f16(d * static_cast<float>(sum));  // d before its f16 rounding
+    }
+}
+
 void quantize_row_q8_K(const float* x, block_q8_K* y, int64_t n) {
     for (int64_t b = 0; b < n / QK_K; ++b, x += QK_K) {
         float max = 0.0f, amax = 0.0f;

@@ -65,6 +65,19 @@ def model_q8_1(x):
     return np.concatenate([d.astype(np.float16).view(np.uint8), s.view(np.uint8), q.view(np.uint8)], axis=1)
 
 
+def model_q8_1_x86(x):
+    """llama.cpp's x86 Q8_1: the q of its x86 Q8_0, s = f16(d * sum(q)) with d still f32."""
+    b = x.reshape(-1, 32)
+    amax = np.abs(b).max(axis=1, keepdims=True)
+    d = amax / f32(127)
+    with np.errstate(divide="ignore"):
+        iscale = np.where(amax != 0, f32(127) / amax, f32(0)).astype(np.float32)
+    q = np.rint(b * iscale).astype(np.int8)
+    with np.errstate(over="ignore"):
+        s = (d * q.astype(np.int32).sum(axis=1, keepdims=True).astype(np.float32)).astype(np.float16)
+    return np.concatenate([d.astype(np.float16).view(np.uint8), s.view(np.uint8), q.view(np.uint8)], axis=1)
+
+
 def model_q8_K(x):
     out = []
     for b in x.reshape(-1, 256):
@@ -85,6 +98,7 @@ CASES = [  # (tool kind, block elems, bytes per block, oracle)
     ("q8_0", 32, 34, lambda x: quantize(x.reshape(-1, 32), T.Q8_0).reshape(-1, 34)),
     ("q8_0_x86", 32, 34, model_q8_0_x86),
     ("q8_1", 32, 36, model_q8_1),
+    ("q8_1_x86", 32, 36, model_q8_1_x86),
     ("q8_K", 256, 292, model_q8_K),
 ]
 

@@ -1,6 +1,6 @@
 // Test helper: quantizes a file of float32 with one of the reference activation
 // quantizers and writes the raw blocks, so Python can check them against NumPy.
-// usage: gmg-test-quantize q8_0|q8_0_x86|q8_1|q8_K IN.f32 OUT.bin
+// usage: gmg-test-quantize q8_0|q8_0_x86|q8_1|q8_1_x86|q8_K IN.f32 OUT.bin
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -21,7 +21,7 @@ bool run(Fn fn, const std::vector<float>& x, int block_elems, FILE* out) {
 
 int main(int argc, char** argv) {
     if (argc != 4) {
-        std::fputs("usage: gmg-test-quantize q8_0|q8_0_x86|q8_1|q8_K IN.f32 OUT.bin\n", stderr);
+        std::fputs("usage: gmg-test-quantize q8_0|q8_0_x86|q8_1|q8_1_x86|q8_K IN.f32 OUT.bin\n", stderr);
         return 2;
     }
     const std::string kind = argv[1];
@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
     if (kind == "q8_0") ok = run<block_q8_0>(ref::quantize_row_q8_0, x, QK8_0, out);
     else if (kind == "q8_0_x86") ok = run<block_q8_0>(ref::quantize_row_q8_0_x86, x, QK8_0, out);
     else if (kind == "q8_1") ok = run<block_q8_1>(ref::quantize_row_q8_1, x, QK8_1, out);
+    else if (kind == "q8_1_x86") ok = run<block_q8_1>(ref::quantize_row_q8_1_x86, x, QK8_1, out);
     else if (kind == "q8_K") ok = run<block_q8_K>(ref::quantize_row_q8_K, x, QK_K, out);
     ok = (std::fclose(out) == 0) && ok;
     if (!ok) std::fprintf(stderr, "gmg-test-quantize: failed (%s, %zu values)\n", kind.c_str(), x.size());

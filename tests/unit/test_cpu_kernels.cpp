@@ -227,7 +227,7 @@ TEST_CASE("SIMD activation quantizers are byte-identical to the reference", "[ke
                 switch (gmg::cpu::vec_dot_type(w)) {
                     case GgmlType::Q8_0: gmg::ref::quantize_row_q8_0_x86(x.data(), reinterpret_cast<gmg::block_q8_0*>(want.data()), k); break;
                     case GgmlType::Q8_K: gmg::ref::quantize_row_q8_K(x.data(), reinterpret_cast<gmg::block_q8_K*>(want.data()), k); break;
-                    default: gmg::ref::quantize_row_q8_1(x.data(), reinterpret_cast<gmg::block_q8_1*>(want.data()), k); break;
+                    default: gmg::ref::quantize_row_q8_1_x86(x.data(), reinterpret_cast<gmg::block_q8_1*>(want.data()), k); break;
                 }
                 INFO(gmg::traits_of(w).name << " " << gmg::cpu::isa_name(isa));
                 CHECK(std::memcmp(got.data(), want.data(), got.size()) == 0);

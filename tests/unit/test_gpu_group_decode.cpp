@@ -131,7 +131,7 @@ TEST_CASE("GPU activation quantizers are byte-identical to the reference quantiz
         std::vector<block_q8_0> r0(16);
         ref::quantize_row_q8_0_x86(x.data(), r0.data(), 512);
         std::vector<block_q8_1> r1(16);
-        ref::quantize_row_q8_1(x.data(), r1.data(), 512);
+        ref::quantize_row_q8_1_x86(x.data(), r1.data(), 512);
         for (int b = 0; b < 16; ++b) {
             int8_t q[32];
             const float d0 = gpu::quantize_q8_0(x.data() + 32 * b, q);
