@@ -64,6 +64,7 @@ struct KernelSet {
 const KernelSet& kernel_set(Isa isa);
 
 // Filled by the per-ISA translation units (the only files built with ISA flags).
+namespace scalar { void fill(KernelSet* set); }  // portable C++ (scalar_kernels.cpp)
 namespace avx2 { void fill(KernelSet* set); }
 namespace avx512 { void fill(KernelSet* set); }
 namespace neon { void fill(KernelSet* set); }

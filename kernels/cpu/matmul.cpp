@@ -60,7 +60,7 @@ void generic_rows(const WeightView& w, const float* act, int64_t n, float* y, in
 
 const KernelSet& kernel_set(Isa isa) {
     static const KernelSet sets[5] = {
-        KernelSet{},
+        [] { KernelSet s; scalar::fill(&s); return s; }(),
         [] { KernelSet s; avx2::fill(&s); return s; }(),
         [] { KernelSet s; avx512::fill(&s); return s; }(),
         [] { KernelSet s; neon::fill(&s); return s; }(),

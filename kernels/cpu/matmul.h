@@ -23,7 +23,7 @@ struct WeightView {
 };
 
 // True when `isa` has a dedicated kernel for `weight`. Other types (and every
-// type at Isa::scalar) take the generic path: each weight row is decoded by the
+// type at Isa::scalar but Q4_1/Q5_1) take the generic path: each weight row is decoded by the
 // reference decoder and dotted with activations rounded as vec_dot_type would round them.
 bool has_kernel(GgmlType weight, Isa isa);
 

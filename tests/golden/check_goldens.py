@@ -3,9 +3,10 @@
 
 Checks, each reported as one test:
   tokens      identical token ids for every text of tokens.json
-  logits_*    at position 0 (no attention noise) |our logit - llama.cpp's| <= 1e-3; at
-              every position: top-1 identical wherever llama.cpp's top-2 margin
-              exceeds EPS; |our logit - llama.cpp's| over its top-20 within TOL
+  logits_*    at every position: top-1 identical wherever llama.cpp's top-2 margin
+              exceeds EPS; |our logit - llama.cpp's| over its top-20 within TOL.
+              With --pos0-exact (run under GMG_ISA=avx2): position 0 within 1e-4 of
+              llama.cpp's plain path (plain_pos0_vals, no repacked weights)
   greedy_*    greedy tokens identical until the first step where llama.cpp's own top-2
               margin is below EPS (a near tie, decided by noise); reported with the
               number of identical tokens and llama.cpp's own flash-path agreement
@@ -23,6 +24,15 @@ sqrt(2) times one, plus the fluctuation of a maximum over thousands of values.
 TOL = TOL_FACTOR x llama.cpp's own max spread on the prompt, TOL_FACTOR = 2;
 EPS = 1.0, above the median noise (0.3-0.5) with margin.
 
+Position 0 attends only to itself, so there the noise comes only from how each
+matmul sums its float terms (a last-bit difference can still flip a later int8
+or f16 rounding). Our AVX2 kernels sum in the order of llama.cpp's plain x86
+dot products (tests/oracle/check_kernel_goldens.py), so under GMG_ISA=avx2 our
+position 0 equals llama.cpp's plain path to the last bit (--pos0-exact checks
+1e-4). The AVX-512 repacked GEMMs sum in another order, and llama.cpp's own
+repacked path differs from its plain one at position 0 by up to 0.4 on the
+requantized 270M files (llama_repack_vs_plain_pos0 in meta.json).
+
 usage: check_goldens.py BUILD_DIR MODEL.gguf GOLDEN_DIR [--threads N] [--report FILE]
 """
 import argparse
@@ -37,9 +47,16 @@ import numpy as np
 
 TOL_FACTOR = 2.0   # times llama.cpp's own flash-vs-default spread on the same prompt
 EPS_ABS = 1.0      # top-2 margin (logits) below which the top-1 choice is noise
-POS0_TOL = 1e-3    # position 0: no attention noise (see below); float summation order only
+POS0_TOL = 1e-4    # --pos0-exact: position 0 against llama.cpp's plain path (see above)
 GREEDY_MIN = 32
 PPL_REL = 0.005     # or 1.5x llama.cpp's own spread between its paths, if that is larger
+
+
+def cpu_has_avx2():
+    try:
+        return any(line.startswith("flags") and " avx2" in line for line in open("/proc/cpuinfo"))
+    except OSError:
+        return False
 
 
 def main():
@@ -51,11 +68,17 @@ def main():
     ap.add_argument("--report", type=Path)
     ap.add_argument("--skip-ppl", action="store_true")
     ap.add_argument("--ngl", type=int, default=0, help="n_gpu_layers: -1 runs the whole model on the GPU")
+    ap.add_argument("--pos0-exact", action="store_true",
+                    help="hold position 0 to llama.cpp's plain path within 1e-4 (run with GMG_ISA=avx2)")
+    ap.add_argument("--logits-only", action="store_true", help="skip the greedy and perplexity checks")
     args = ap.parse_args()
     os.environ["GMG_LIBRARY"] = str(args.build / "lib" / "libgemmagguf.so")
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools" / "python"))
     from gemmagguf import Model, gpu_device_count  # noqa: E402
 
+    if args.pos0_exact and not cpu_has_avx2():
+        print("skipped: --pos0-exact needs the AVX2 kernels, and this CPU has no AVX2")
+        sys.exit(77)
     if args.ngl != 0:
         count, reason = gpu_device_count()
         if count == 0:
@@ -86,23 +109,27 @@ def main():
         confident = g["margin"] > EPS_ABS
         top1_ok = ours.argmax(axis=1) == g["top_ids"][:, 0]
         top1_all = float(top1_ok.mean())
-        # Position 0 attends only to itself (softmax of one score is exactly 1), so no
-        # f16 rounding of scores or probabilities can differ there: everything else
-        # (embedding, norms, activation rounding, matmuls, GELU, LM head) must agree tightly.
         pos0 = float(diff[0].max())
-        ok = bool(top1_ok[confident].all()) and float(diff.max()) <= tol and pos0 <= POS0_TOL
+        has_plain = "plain_pos0_vals" in g.files
+        pos0_plain = float(np.abs(ours_top[0] - g["plain_pos0_vals"]).max()) if has_plain else float("nan")
+        ok = bool(top1_ok[confident].all()) and float(diff.max()) <= tol
+        if args.pos0_exact:
+            ok = ok and has_plain and pos0_plain <= POS0_TOL
         name = npz.stem
-        detail = (f"{len(tokens)} positions: position 0 max|dlogit| {pos0:.2e} (tol {POS0_TOL}); max|dlogit| {diff.max():.3f} (median {np.median(diff.max(axis=1)):.3f}, "
+        pos0_text = (f"position 0 max|dlogit| {pos0:.2e}, against llama.cpp's plain path {pos0_plain:.2e}"
+                     + (f" (tol {POS0_TOL})" if args.pos0_exact else ""))
+        detail = (f"{len(tokens)} positions: {pos0_text}; max|dlogit| {diff.max():.3f} (median {np.median(diff.max(axis=1)):.3f}, "
                   f"tol {tol:.3f}); top-1 {top1_ok[confident].sum()}/{confident.sum()} where margin>{EPS_ABS}, "
                   f"{top1_all:.3f} overall; llama.cpp self-spread {g['llama_fa_spread'].max():.3f}")
         results.append((name, ok, detail))
-        report["checks"][name] = {"positions": len(tokens), "pos0_max_abs_dlogit": pos0, "max_abs_dlogit": float(diff.max()),
+        report["checks"][name] = {"positions": len(tokens), "pos0_max_abs_dlogit": pos0,
+                                  "pos0_plain_max_abs_dlogit": pos0_plain, "max_abs_dlogit": float(diff.max()),
                                   "median_max_dlogit": float(np.median(diff.max(axis=1))), "tolerance": tol,
                                   "top1_confident": f"{int(top1_ok[confident].sum())}/{int(confident.sum())}",
                                   "top1_all": top1_all, "llama_self_spread": float(g["llama_fa_spread"].max())}
 
     greedy_file = args.golden / "greedy.json"
-    if greedy_file.exists():
+    if greedy_file.exists() and not args.logits_only:
         for case in json.loads(greedy_file.read_text()):
             ctx.reset()
             ctx.decode(case["prompt_ids"])
@@ -130,7 +157,7 @@ def main():
                                                           "margin_at_split": margin_at_split}
 
     ppl_file = args.golden / "perplexity.json"
-    if ppl_file.exists() and not args.skip_ppl:
+    if ppl_file.exists() and not args.skip_ppl and not args.logits_only:
         ref = json.loads(ppl_file.read_text())
         text = Path(__file__).with_name("ppl_text.txt")
         proc = subprocess.run([str(args.build / "bin" / "gmg-perplexity"), "-m", str(args.model), "-f", str(text),

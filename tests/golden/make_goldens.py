@@ -21,6 +21,7 @@ import math
 import sys
 from pathlib import Path
 
+import llama_cpp.llama_cpp
 import numpy as np
 from llama_cpp import Llama
 
@@ -67,9 +68,23 @@ GREEDY_PROMPTS = [
 ]
 
 
-def load(model, n_ctx, threads, flash_attn=False, n_ubatch=512):
-    return Llama(model_path=str(model), n_ctx=n_ctx, n_batch=512, n_ubatch=n_ubatch, logits_all=True,
-                 flash_attn=flash_attn, n_threads=threads, n_threads_batch=threads, verbose=False, seed=0)
+def load(model, n_ctx, threads, flash_attn=False, n_ubatch=512, repack=True):
+    """repack=False: llama.cpp without its extra buffer types (no weights repacked at load
+    time for its interleaved GEMMs), i.e. its plain per-type dot products."""
+    defaults = llama_cpp.llama_model_default_params
+
+    def model_params():
+        params = defaults()
+        params.use_extra_bufts = repack
+        return params
+
+    # Llama() has no argument for use_extra_bufts; it reads the defaults through this name.
+    llama_cpp.llama_cpp.llama_model_default_params = model_params
+    try:
+        return Llama(model_path=str(model), n_ctx=n_ctx, n_batch=512, n_ubatch=n_ubatch, logits_all=True,
+                     flash_attn=flash_attn, n_threads=threads, n_threads_batch=threads, verbose=False, seed=0)
+    finally:
+        llama_cpp.llama_cpp.llama_model_default_params = defaults
 
 
 def perplexity(llm, ids, n_ctx, windows):
@@ -143,6 +158,7 @@ def main():
 
     llm = load(args.model, 2048, args.threads)
     llm_fa = load(args.model, 2048, args.threads, flash_attn=True)
+    llm_plain = load(args.model, 2048, args.threads, repack=False)
     meta = {
         "llama_cpp_python": importlib.metadata.version("llama-cpp-python"),
         "model": args.model.name,
@@ -172,10 +188,14 @@ def main():
         top_ids, top_vals, margin = top_entries(ref)
         # llama.cpp against itself: the same top-20 entries under flash attention.
         spread = np.abs(np.take_along_axis(alt, top_ids.astype(np.int64), axis=1) - top_vals).max(axis=1)
+        # Position 0 through llama.cpp's plain path (no repacked weights), at the same
+        # 20 ids: the per-type dot products our AVX2 kernels reproduce bit for bit.
+        plain_pos0 = prompt_logits(llm_plain, ids)[0][top_ids[0].astype(np.int64)]
         np.savez_compressed(args.outdir / f"logits_{name}.npz", tokens=np.asarray(ids, dtype=np.int32), top_ids=top_ids,
-                            top_vals=top_vals, margin=margin, llama_fa_spread=spread)
+                            top_vals=top_vals, margin=margin, llama_fa_spread=spread, plain_pos0_vals=plain_pos0)
         same_top1 = float((alt.argmax(axis=1) == ref.argmax(axis=1)).mean())
         meta["prompts"][name] = {"n_tokens": len(ids), "llama_fa_spread_max": float(spread.max()),
+                                 "llama_repack_vs_plain_pos0": float(np.abs(plain_pos0 - top_vals[0]).max()),
                                  "llama_fa_spread_median": float(np.median(spread)), "llama_fa_top1_agreement": same_top1}
         print(f"{name}: {len(ids)} tokens, llama.cpp FA-vs-not spread max {spread.max():.3f} "
               f"median {np.median(spread):.3f}, top-1 agreement {same_top1:.3f}", file=sys.stderr)
@@ -193,7 +213,7 @@ def main():
                            "text": llm.detokenize(out).decode("utf-8", errors="replace")})
             print(f"greedy {name}: llama.cpp default and flash paths agree on {self_same}/{len(out)} tokens",
                   file=sys.stderr)
-    del llm_fa
+    del llm_fa, llm_plain
     if not args.quick:
         (args.outdir / "greedy.json").write_text(json.dumps(greedy, ensure_ascii=False, indent=1) + "\n")
 

@@ -1,9 +1,12 @@
-// Test helper: one weight tensor of a GGUF times float32 activations, through the
-// CPU kernels on a chosen ISA, so Python can compare our products bit for bit with
-// the ones llama.cpp computed on the same inputs (captured with its eval callback).
+// Test helper: weight rows times float32 activations through the CPU kernels on a
+// chosen ISA, so Python can compare our products bit for bit with llama.cpp's
+// (its exported dot products, or products captured with its eval callback).
 // usage: gmg-test-matmul MODEL.gguf TENSOR IN.f32 OUT.f32 [ISA]
-//   IN holds n rows of the tensor's ne[0] floats; OUT gets n rows of ne[1] floats.
+//        gmg-test-matmul --raw TYPE K WEIGHTS.bin IN.f32 OUT.f32 [ISA]
+//   IN holds n rows of K floats (the tensor's ne[0]); OUT gets n rows of one float per weight row.
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -11,53 +14,70 @@
 #include "kernels/cpu/matmul.h"
 #include "lib/gguf/gguf_file.h"
 
+namespace {
+
+std::vector<uint8_t> read_file(const char* path) {
+    std::vector<uint8_t> bytes;
+    if (FILE* f = std::fopen(path, "rb")) {
+        uint8_t buf[1 << 14];
+        size_t got;
+        while ((got = std::fread(buf, 1, sizeof buf, f)) > 0) bytes.insert(bytes.end(), buf, buf + got);
+        std::fclose(f);
+    }
+    return bytes;
+}
+
+int fail(const std::string& why) {
+    std::fprintf(stderr, "gmg-test-matmul: %s\n", why.c_str());
+    return 1;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
     using namespace gmg;
-    using gguf::GgufFile;
-    using gguf::TensorInfo;
-    if (argc < 5 || argc > 6) {
-        std::fputs("usage: gmg-test-matmul MODEL.gguf TENSOR IN.f32 OUT.f32 [ISA]\n", stderr);
+    const bool raw = argc > 1 && std::string(argv[1]) == "--raw";
+    const int fixed = raw ? 7 : 5;  // arguments before the optional ISA
+    if (argc != fixed && argc != fixed + 1) {
+        std::fputs("usage: gmg-test-matmul MODEL.gguf TENSOR IN.f32 OUT.f32 [ISA]\n"
+                   "       gmg-test-matmul --raw TYPE K WEIGHTS.bin IN.f32 OUT.f32 [ISA]\n",
+                   stderr);
         return 2;
     }
-    std::unique_ptr<GgufFile> file;
-    if (Status st = GgufFile::open(argv[1], &file); !st.ok()) {
-        std::fprintf(stderr, "gmg-test-matmul: %s\n", st.message().c_str());
-        return 1;
-    }
-    const TensorInfo* t = file->find_tensor(argv[2]);
-    if (!t || t->n_dims != 2) {
-        std::fprintf(stderr, "gmg-test-matmul: no 2-D tensor named %s\n", argv[2]);
-        return 1;
+    cpu::WeightView w;
+    std::unique_ptr<gguf::GgufFile> file;
+    std::vector<uint8_t> raw_weights;
+    if (raw) {
+        const auto type = type_from_name(argv[2]);
+        const int64_t k = std::atoll(argv[3]);
+        const auto rb = type ? row_bytes(*type, k) : std::nullopt;
+        if (!rb || *rb == 0) return fail(std::string("bad type or row length: ") + argv[2] + " " + argv[3]);
+        raw_weights = read_file(argv[4]);
+        if (raw_weights.empty() || raw_weights.size() % *rb) return fail(std::string(argv[4]) + " is not whole rows");
+        w = {*type, raw_weights.data(), *rb, static_cast<int64_t>(raw_weights.size() / *rb), k};
+    } else {
+        if (Status st = gguf::GgufFile::open(argv[1], &file); !st.ok()) return fail(st.message());
+        const gguf::TensorInfo* t = file->find_tensor(argv[2]);
+        if (!t || t->n_dims != 2) return fail(std::string("no 2-D tensor named ") + argv[2]);
+        w = {t->type, t->data, t->row_bytes, t->ne[1], t->ne[0]};
     }
     cpu::Isa isa = cpu::active_isa();
-    if (argc == 6) {
-        auto want = cpu::isa_from_name(argv[5]);
-        if (!want || !cpu::isa_supported(*want)) {
-            std::fprintf(stderr, "gmg-test-matmul: ISA %s not available here\n", argv[5]);
-            return 1;
-        }
+    if (argc == fixed + 1) {
+        auto want = cpu::isa_from_name(argv[fixed]);
+        if (!want || !cpu::isa_supported(*want)) return fail(std::string("ISA ") + argv[fixed] + " not available here");
         isa = *want;
     }
-    const int64_t k = t->ne[0], rows = t->ne[1];
-    std::vector<float> x;
-    if (FILE* in = std::fopen(argv[3], "rb")) {
-        float buf[4096];
-        size_t got;
-        while ((got = std::fread(buf, sizeof(float), 4096, in)) > 0) x.insert(x.end(), buf, buf + got);
-        std::fclose(in);
-    }
-    if (x.empty() || x.size() % static_cast<size_t>(k)) {
-        std::fprintf(stderr, "gmg-test-matmul: %s must hold whole rows of %lld floats\n", argv[3], static_cast<long long>(k));
-        return 1;
-    }
-    const int64_t n = static_cast<int64_t>(x.size()) / k;
-    const cpu::WeightView w{t->type, t->data, t->row_bytes, rows, k};
-    std::vector<uint8_t> prepared(cpu::prepared_row_bytes(t->type, k, isa) * static_cast<size_t>(n));
-    cpu::prepare_activations(t->type, isa, x.data(), n, k, prepared.data());
-    std::vector<float> y(static_cast<size_t>(n * rows));
-    cpu::matmul(w, prepared.data(), n, y.data(), rows, isa, 1);
-    FILE* out = std::fopen(argv[4], "wb");
+    const std::vector<uint8_t> in = read_file(argv[fixed - 2]);
+    const size_t row_in = static_cast<size_t>(w.cols) * sizeof(float);
+    if (in.empty() || in.size() % row_in) return fail(std::string(argv[fixed - 2]) + " must hold whole rows of K floats");
+    const int64_t n = static_cast<int64_t>(in.size() / row_in);
+    std::vector<float> x(in.size() / sizeof(float));
+    std::memcpy(x.data(), in.data(), in.size());
+    std::vector<uint8_t> prepared(cpu::prepared_row_bytes(w.type, w.cols, isa) * static_cast<size_t>(n));
+    cpu::prepare_activations(w.type, isa, x.data(), n, w.cols, prepared.data());
+    std::vector<float> y(static_cast<size_t>(n * w.rows));
+    cpu::matmul(w, prepared.data(), n, y.data(), w.rows, isa, 1);
+    FILE* out = std::fopen(argv[fixed - 1], "wb");
     const bool ok = out && std::fwrite(y.data(), sizeof(float), y.size(), out) == y.size() && std::fclose(out) == 0;
-    if (!ok) std::fprintf(stderr, "gmg-test-matmul: cannot write %s\n", argv[4]);
-    return ok ? 0 : 1;
+    return ok ? 0 : fail(std::string("cannot write ") + argv[fixed - 1]);
 }
