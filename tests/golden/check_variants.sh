@@ -4,7 +4,9 @@
 #   1. the Gemma3-270M file requantized with llama.cpp into Q8_0, Q6_K, Q4_K_S,
 #      IQ4_XS, IQ3_XXS, Q3_K_M and BF16 (from the Q4_K_M file: allow_requantize);
 #   2. a Gemma3-1B-shaped model with random weights quantized into each of the 12
-#      LEM-Gemma3-1B-GGUF types (prompt logits only).
+#      LEM-Gemma3-1B-GGUF types (prompt logits only);
+# each checked twice: on this CPU's best kernels, and under GMG_ISA=avx2 with
+# position 0 held to llama.cpp's plain path bit for bit (check_goldens.py --pos0-exact).
 # Results: BUILD/variants/report.md. usage: check_variants.sh BUILD_DIR MODEL.gguf
 set -euo pipefail
 build=$(cd "$1" && pwd)
@@ -23,6 +25,13 @@ run_check() {  # NAME GGUF GOLDEN_DIR (not in a subshell: it sets $status)
             --report "$3/ours.json" > "$3/check.log" 2>&1; then :; else status=1; fi
     sed -E "s/^(ok  |FAIL) ([^:]+): (.*)$/| $1 | \2 | \1 \3 |/" "$3/check.log" | grep "^|" >> "$report" || true
     echo "$1: $(tail -n 1 "$3/check.log")"
+    # Position 0 bit for bit against llama.cpp's plain path, on the AVX2 kernels (x86 only).
+    if grep -qw avx2 /proc/cpuinfo; then
+        if GMG_ISA=avx2 "$root/.venv/bin/python" "$root/tests/golden/check_goldens.py" "$build" "$2" "$3" --threads 2 \
+                --pos0-exact --logits-only --report "$3/ours-avx2.json" > "$3/check-avx2.log" 2>&1; then :; else status=1; fi
+        sed -E "s/^(ok  |FAIL) ([^:]+): (.*)$/| $1 | \2 (AVX2) | \1 \3 |/" "$3/check-avx2.log" | grep "^|" >> "$report" || true
+        echo "$1 (AVX2, position 0 exact): $(tail -n 1 "$3/check-avx2.log")"
+    fi
 }
 
 for type in Q8_0 Q6_K Q4_K_S IQ4_XS IQ3_XXS Q3_K_M BF16; do
