@@ -14,15 +14,16 @@ using namespace ::gmg::groups;  // the block decoders the kernels share with the
 constexpr int kMaxWarpsPerBlock = 32;  // 1024 threads / the narrowest warp
 
 struct SumOp {
-    __device__ float operator()(float a, float b) const { return a + b; }
+    template <class T>
+    __device__ T operator()(T a, T b) const { return a + b; }
 };
 struct MaxOp {
     __device__ float operator()(float a, float b) const { return fmaxf(a, b); }
 };
 
 // The reduction over a warp, in every lane (a butterfly: every lane ends with the same bits).
-template <class Op>
-__device__ inline float warp_reduce(float v, Op op) {
+template <class T, class Op>
+__device__ inline T warp_reduce(T v, Op op) {
     for (int offset = warpSize / 2; offset > 0; offset >>= 1) v = op(v, GMG_SHFL_XOR(v, offset));
     return v;
 }
@@ -30,35 +31,22 @@ __device__ inline float warp_sum(float v) { return warp_reduce(v, SumOp{}); }
 __device__ inline float warp_max(float v) { return warp_reduce(v, MaxOp{}); }
 
 // The reduction over the whole block, returned to every thread. Uses shared scratch
-// of kMaxWarpsPerBlock floats; the leading barrier lets consecutive calls share it.
-template <class Op>
-__device__ inline float block_reduce(float v, float* scratch, Op op) {
+// of kMaxWarpsPerBlock values; the leading barrier lets consecutive calls share it.
+template <class T, class Op>
+__device__ inline T block_reduce(T v, T* scratch, Op op) {
     const int lane = threadIdx.x % warpSize, warp = threadIdx.x / warpSize;
     const int warps = (blockDim.x + warpSize - 1) / warpSize;
     v = warp_reduce(v, op);
     __syncthreads();
     if (lane == 0) scratch[warp] = v;
     __syncthreads();
-    float total = scratch[0];
+    T total = scratch[0];
     for (int w = 1; w < warps; ++w) total = op(total, scratch[w]);
     return total;
 }
 __device__ inline float block_sum(float v, float* scratch) { return block_reduce(v, scratch, SumOp{}); }
+__device__ inline double block_sum(double v, double* scratch) { return block_reduce(v, scratch, SumOp{}); }
 __device__ inline float block_max(float v, float* scratch) { return block_reduce(v, scratch, MaxOp{}); }
-
-__device__ inline float gelu_tanh(float x) {
-    const float kSqrt2OverPi = 0.79788456080286535587989211986876f;
-    const float kCoefA = 0.044715f;
-    return 0.5f * x * (1.0f + tanhf(kSqrt2OverPi * x * (1.0f + kCoefA * x * x)));
-}
-
-// gelu(g) * u as llama.cpp's CPU computes it: GELU read from an f16 table (the
-// input and the result rounded through f16), identity above 10, zero below -10.
-__device__ inline float geglu_value(float g, float u) {
-    if (g <= -10.0f) return 0.0f;
-    if (g >= 10.0f) return g * u;
-    return f16_to_f32(f32_to_f16(gelu_tanh(f16_to_f32(f32_to_f16(g))))) * u;
-}
 
 inline gpuStream_t native(Stream& s) { return static_cast<gpuStream_t>(s.handle()); }
 

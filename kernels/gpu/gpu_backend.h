@@ -1,7 +1,8 @@
 // The GPU backend as plain C++: what the library and the tests call, with no
 // CUDA or HIP type in sight (the .cu files behind it are the only ones that see
-// a vendor header). Built with GMG_CUDA or GMG_HIP; otherwise no_gpu.cpp
-// provides the same functions, reporting that the build has no GPU support.
+// a vendor header). Built with GMG_CUDA or GMG_HIP; otherwise host_emulation.cpp
+// provides the same functions, reporting that the build has no GPU support (or,
+// with GMG_GPU_EMULATE=1, running them on the host: a test double).
 //
 // Pointers named d_* are device memory. Launchers are asynchronous on a Stream;
 // the first error on a stream is kept and returned by Stream::sync().

@@ -17,15 +17,17 @@ constexpr int kMaxHeadDim = 512;
 constexpr int kMaxChunks = kMaxHeadDim / 32;  // head elements per lane at the narrowest warp
 constexpr int64_t kMaxFusedRowBytes = 40 * 1024;  // the row a fused norm keeps in shared memory (< 48 KiB)
 
-__device__ inline float inv_rms(const float* x, int64_t width, float eps, float* scratch) {
-    float sum = 0.0f;
-    for (int64_t i = threadIdx.x; i < width; i += blockDim.x) sum += x[i] * x[i];
-    const float mean = block_sum(sum, scratch) / static_cast<float>(width);
+// The squares summed in double, as the CPU path and llama.cpp's CPU backend sum them:
+// a float sum differs in its last bits, enough to flip later int8 roundings.
+__device__ inline float inv_rms(const float* x, int64_t width, float eps, double* scratch) {
+    double sum = 0.0;
+    for (int64_t i = threadIdx.x; i < width; i += blockDim.x) sum += static_cast<double>(x[i] * x[i]);
+    const float mean = static_cast<float>(block_sum(sum, scratch) / static_cast<double>(width));
     return 1.0f / sqrtf(mean + eps);
 }
 
 __global__ void rms_norm_kernel(const float* x, const float* w, float* y, int64_t width, float eps) {
-    __shared__ float scratch[kMaxWarpsPerBlock];
+    __shared__ double scratch[kMaxWarpsPerBlock];
     const float* xr = x + blockIdx.x * width;
     float* yr = y + blockIdx.x * width;
     const float scale = inv_rms(xr, width, eps, scratch);
@@ -33,7 +35,7 @@ __global__ void rms_norm_kernel(const float* x, const float* w, float* y, int64_
 }
 
 __global__ void add_rms_norm_kernel(float* x, const float* p, const float* w, int64_t width, float eps) {
-    __shared__ float scratch[kMaxWarpsPerBlock];
+    __shared__ double scratch[kMaxWarpsPerBlock];
     const float* pr = p + blockIdx.x * width;
     float* xr = x + blockIdx.x * width;
     const float scale = inv_rms(pr, width, eps, scratch);
@@ -78,7 +80,7 @@ size_t fused_row_bytes(int64_t width, ActRule rule) {
 __global__ void rms_norm_quantize_kernel(const float* x, const float* w, float* h, int64_t width, float eps,
                                          ActRule rule, int8_t* q, float* qscale, float* f) {
     extern __shared__ float row[];
-    __shared__ float scratch[kMaxWarpsPerBlock];
+    __shared__ double scratch[kMaxWarpsPerBlock];
     const int64_t r = blockIdx.x;
     const float scale = inv_rms(x + r * width, width, eps, scratch);
     norm_quantize_row(x + r * width, w, scale, width, row, h + r * width, rule, q + r * width,
@@ -90,7 +92,7 @@ __global__ void add_rms_norm_quantize_kernel(float* x, const float* p, const flo
                                              float* h, int64_t width, float eps, ActRule rule, int8_t* q,
                                              float* qscale, float* f) {
     extern __shared__ float row[];
-    __shared__ float scratch[kMaxWarpsPerBlock];
+    __shared__ double scratch[kMaxWarpsPerBlock];
     const int64_t r = blockIdx.x;
     float* xr = x + r * width;
     const float* pr = p + r * width;
@@ -116,7 +118,7 @@ struct RopeArgs {
 __global__ void qk_norm_rope_store_kernel(AttentionShape a, RopeArgs r, float* q, const float* k, const float* v,
                                           const float* q_norm, const float* k_norm, uint16_t* kcache,
                                           uint16_t* vcache, const int32_t* pos0) {
-    __shared__ float scratch[kMaxWarpsPerBlock];
+    __shared__ double scratch[kMaxWarpsPerBlock];
     __shared__ float row[kMaxHeadDim];
     const int64_t D = a.head_dim, t = blockIdx.y;
     const int64_t pos = *pos0 + t;

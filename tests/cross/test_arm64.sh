@@ -30,7 +30,7 @@ compile() {  # FILE [EXTRA FLAGS...]
     objs+=("$o")
 }
 for f in "$src"/kernels/common/*.cpp "$src"/kernels/ref/*.cpp "$src"/kernels/cpu/*.cpp "$src"/lib/*/*.cpp \
-         "$src"/kernels/gpu/no_gpu.cpp "$src"/kernels/cpu/arm/quant_dot_neon.cpp; do
+         "$src"/kernels/gpu/host_emulation.cpp "$src"/kernels/cpu/arm/quant_dot_neon.cpp; do
     [ "$(basename "$f")" = no_arm.cpp ] && continue
     compile "$f"
 done

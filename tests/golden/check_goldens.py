@@ -4,9 +4,10 @@
 Checks, each reported as one test:
   tokens      identical token ids for every text of tokens.json
   logits_*    at every position: top-1 identical wherever llama.cpp's top-2 margin
-              exceeds EPS; |our logit - llama.cpp's| over its top-20 within TOL.
+              exceeds EPS and its own flash-vs-default spread there; |our logit - llama.cpp's| over its top-20 within TOL.
               With --pos0-exact (run under GMG_ISA=avx2): position 0 within 1e-4 of
-              llama.cpp's plain path (plain_pos0_vals, no repacked weights)
+              llama.cpp's plain path (plain_pos0_vals: no repacked weights, no tiled
+              K-quant GEMM, i.e. its per-type dot products)
   greedy_*    greedy tokens identical until the first step where llama.cpp's own top-2
               margin is below EPS (a near tie, decided by noise); reported with the
               number of identical tokens and llama.cpp's own flash-path agreement
@@ -29,9 +30,10 @@ matmul sums its float terms (a last-bit difference can still flip a later int8
 or f16 rounding). Our AVX2 kernels sum in the order of llama.cpp's plain x86
 dot products (tests/oracle/check_kernel_goldens.py), so under GMG_ISA=avx2 our
 position 0 equals llama.cpp's plain path to the last bit (--pos0-exact checks
-1e-4). The AVX-512 repacked GEMMs sum in another order, and llama.cpp's own
-repacked path differs from its plain one at position 0 by up to 0.4 on the
-requantized 270M files (llama_repack_vs_plain_pos0 in meta.json).
+1e-4). The AVX-512 repacked GEMMs sum in another order; so do llama.cpp's own
+repacked GEMMs and its tiled K-quant GEMM (prompts of 8+ tokens), by which its
+default path differs from its plain one at position 0 by up to 0.4 on the
+requantized 270M files (llama_default_vs_plain_pos0 in meta.json).
 
 usage: check_goldens.py BUILD_DIR MODEL.gguf GOLDEN_DIR [--threads N] [--report FILE]
 """
@@ -71,6 +73,7 @@ def main():
     ap.add_argument("--pos0-exact", action="store_true",
                     help="hold position 0 to llama.cpp's plain path within 1e-4 (run with GMG_ISA=avx2)")
     ap.add_argument("--logits-only", action="store_true", help="skip the greedy and perplexity checks")
+    ap.add_argument("--prompts", help="comma-separated logits_* prompts to check (default: all)")
     args = ap.parse_args()
     os.environ["GMG_LIBRARY"] = str(args.build / "lib" / "libgemmagguf.so")
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools" / "python"))
@@ -98,6 +101,8 @@ def main():
                         (f"; differ: {bad}" if bad else "")))
 
     for npz in sorted(args.golden.glob("logits_*.npz")):
+        if args.prompts and npz.stem.removeprefix("logits_") not in args.prompts.split(","):
+            continue
         g = np.load(npz)
         tokens = [int(t) for t in g["tokens"]]
         ctx.reset()
@@ -106,7 +111,9 @@ def main():
         ours_top = np.take_along_axis(ours, g["top_ids"].astype(np.int64), axis=1)
         diff = np.abs(ours_top - g["top_vals"])
         tol = TOL_FACTOR * float(g["llama_fa_spread"].max())
-        confident = g["margin"] > EPS_ABS
+        # Confident: llama.cpp's top-2 margin exceeds EPS and its own spread at that
+        # position (where its flash path moves logits by more, the choice is noise).
+        confident = g["margin"] > np.maximum(EPS_ABS, g["llama_fa_spread"])
         top1_ok = ours.argmax(axis=1) == g["top_ids"][:, 0]
         top1_all = float(top1_ok.mean())
         pos0 = float(diff[0].max())
@@ -119,7 +126,7 @@ def main():
         pos0_text = (f"position 0 max|dlogit| {pos0:.2e}, against llama.cpp's plain path {pos0_plain:.2e}"
                      + (f" (tol {POS0_TOL})" if args.pos0_exact else ""))
         detail = (f"{len(tokens)} positions: {pos0_text}; max|dlogit| {diff.max():.3f} (median {np.median(diff.max(axis=1)):.3f}, "
-                  f"tol {tol:.3f}); top-1 {top1_ok[confident].sum()}/{confident.sum()} where margin>{EPS_ABS}, "
+                  f"tol {tol:.3f}); top-1 {top1_ok[confident].sum()}/{confident.sum()} where margin>max({EPS_ABS}, llama.cpp's spread), "
                   f"{top1_all:.3f} overall; llama.cpp self-spread {g['llama_fa_spread'].max():.3f}")
         results.append((name, ok, detail))
         report["checks"][name] = {"positions": len(tokens), "pos0_max_abs_dlogit": pos0,

@@ -18,7 +18,10 @@ import argparse
 import importlib.metadata
 import json
 import math
+import os
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import llama_cpp.llama_cpp
@@ -87,6 +90,19 @@ def load(model, n_ctx, threads, flash_attn=False, n_ubatch=512, repack=True):
         llama_cpp.llama_cpp.llama_model_default_params = defaults
 
 
+def plain_position0(model, prompts, threads):
+    """Position 0 of each prompt through llama.cpp's plain path: no repacked weights and
+    no tiled K-quant GEMM (GGML_CPU_TILED_MM=0, read once per process, hence the child
+    process), i.e. its per-type dot products, which our AVX2 kernels reproduce."""
+    with tempfile.TemporaryDirectory() as tmp:
+        src, dst = Path(tmp) / "prompts.json", Path(tmp) / "pos0.npz"
+        src.write_text(json.dumps(prompts))
+        subprocess.run([sys.executable, __file__, str(model), tmp, "--plain-pos0", str(src), "--threads", str(threads)],
+                       check=True, env={**os.environ, "GGML_CPU_TILED_MM": "0"})
+        with np.load(dst) as f:
+            return {name: f[name] for name in f.files}
+
+
 def perplexity(llm, ids, n_ctx, windows):
     """llama.cpp's perplexity method: BOS-led windows, score the second half of each."""
     nll = nll2 = 0.0
@@ -153,12 +169,17 @@ def main():
     ap.add_argument("--greedy-prompts", type=int, default=len(GREEDY_PROMPTS), help="use the first N greedy prompts")
     ap.add_argument("--long-tokens", type=int, default=1100, help="length of the long prompt (> 512 wraps the window)")
     ap.add_argument("--quick", action="store_true", help="prompt logits only (for the 1B-shaped random models)")
+    ap.add_argument("--plain-pos0", type=Path, help=argparse.SUPPRESS)  # child of plain_position0()
     args = ap.parse_args()
     args.outdir.mkdir(parents=True, exist_ok=True)
+    if args.plain_pos0:
+        llm_plain = load(args.model, 2048, args.threads, repack=False)
+        prompts = json.loads(args.plain_pos0.read_text())
+        np.savez(args.outdir / "pos0.npz", **{name: prompt_logits(llm_plain, ids)[0] for name, ids in prompts.items()})
+        return
 
     llm = load(args.model, 2048, args.threads)
     llm_fa = load(args.model, 2048, args.threads, flash_attn=True)
-    llm_plain = load(args.model, 2048, args.threads, repack=False)
     meta = {
         "llama_cpp_python": importlib.metadata.version("llama-cpp-python"),
         "model": args.model.name,
@@ -182,20 +203,21 @@ def main():
     }
     if args.quick:
         prompts = {"short": prompts["short"], "chat": prompts["chat"]}
+    plain = plain_position0(args.model, prompts, args.threads)
     for name, ids in prompts.items():
         ref = prompt_logits(llm, ids)
         alt = prompt_logits(llm_fa, ids)
         top_ids, top_vals, margin = top_entries(ref)
         # llama.cpp against itself: the same top-20 entries under flash attention.
         spread = np.abs(np.take_along_axis(alt, top_ids.astype(np.int64), axis=1) - top_vals).max(axis=1)
-        # Position 0 through llama.cpp's plain path (no repacked weights), at the same
-        # 20 ids: the per-type dot products our AVX2 kernels reproduce bit for bit.
-        plain_pos0 = prompt_logits(llm_plain, ids)[0][top_ids[0].astype(np.int64)]
+        # Position 0 through llama.cpp's plain path at the same 20 ids: the per-type
+        # dot products our AVX2 kernels reproduce bit for bit.
+        plain_pos0 = plain[name][top_ids[0].astype(np.int64)]
         np.savez_compressed(args.outdir / f"logits_{name}.npz", tokens=np.asarray(ids, dtype=np.int32), top_ids=top_ids,
                             top_vals=top_vals, margin=margin, llama_fa_spread=spread, plain_pos0_vals=plain_pos0)
         same_top1 = float((alt.argmax(axis=1) == ref.argmax(axis=1)).mean())
         meta["prompts"][name] = {"n_tokens": len(ids), "llama_fa_spread_max": float(spread.max()),
-                                 "llama_repack_vs_plain_pos0": float(np.abs(plain_pos0 - top_vals[0]).max()),
+                                 "llama_default_vs_plain_pos0": float(np.abs(plain_pos0 - top_vals[0]).max()),
                                  "llama_fa_spread_median": float(np.median(spread)), "llama_fa_top1_agreement": same_top1}
         print(f"{name}: {len(ids)} tokens, llama.cpp FA-vs-not spread max {spread.max():.3f} "
               f"median {np.median(spread):.3f}, top-1 agreement {same_top1:.3f}", file=sys.stderr)
@@ -213,7 +235,7 @@ def main():
                            "text": llm.detokenize(out).decode("utf-8", errors="replace")})
             print(f"greedy {name}: llama.cpp default and flash paths agree on {self_same}/{len(out)} tokens",
                   file=sys.stderr)
-    del llm_fa, llm_plain
+    del llm_fa
     if not args.quick:
         (args.outdir / "greedy.json").write_text(json.dumps(greedy, ensure_ascii=False, indent=1) + "\n")
 

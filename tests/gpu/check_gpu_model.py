@@ -2,9 +2,12 @@
 
 Without a usable GPU: loading with n_gpu_layers=-1 fails with GMG_ERR_UNSUPPORTED
 and a message naming the reason, partial offload is refused, and the CPU path
-still works in the same process. With one: the offloaded model's prompt logits
-agree with the CPU path's (top-1 identical where the CPU's top-2 margin is clear,
-max |dlogit| within the golden tolerance), and greedy decoding gives the same tokens.
+still works in the same process. With one (or with GMG_GPU_EMULATE=1, the host
+emulation of the GPU kernels): the offloaded model's prompt logits agree with the
+CPU path's (top-1 identical where the CPU's top-2 margin is clear, max |dlogit|
+over the CPU's top-20 within the noise band of two independent float orders), a
+prompt fed token by token (the captured decode graph) gives the batch's logits,
+and greedy decoding follows the CPU path's tokens.
 Usage: check_gpu_model.py MODEL
 """
 import sys
@@ -16,6 +19,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools" / "python")
 import gemmagguf as g  # noqa: E402
 
 UNSUPPORTED = 4
+# Two float summation orders differ at Gemma3's attention sink by up to ~2 logits on a
+# prompt of this length (llama.cpp against its own flash path: 1.97 on the 21-token
+# golden chat prompt); as in the goldens, twice that.
+TOP20_TOL = 4.0
 
 
 def expect_refused(model_path, ngl, words):
@@ -67,11 +74,21 @@ def main():
         top2 = np.sort(ref, axis=1)[:, -2:]
         clear = (top2[:, 1] - top2[:, 0]) > 0.5
         same = ours.argmax(axis=1) == ref.argmax(axis=1)
-        diff = float(np.abs(ours - ref).max())
-        print(f"prompt logits: max|dlogit| {diff:.4f}, top-1 {int(same[clear].sum())}/{int(clear.sum())} where clear")
+        top20 = np.argsort(-ref, axis=1)[:, :20]
+        diff = np.abs(np.take_along_axis(ours, top20, axis=1) - np.take_along_axis(ref, top20, axis=1)).max(axis=1)
+        print(f"prompt logits over the CPU's top-20: max|dlogit| {diff.max():.4f} (position 0: {diff[0]:.2e}), "
+              f"top-1 {int(same[clear].sum())}/{int(clear.sum())} where clear")
         assert same[clear].all(), "top-1 differs from the CPU path where its margin is clear"
-        assert diff < 1.0, f"max |dlogit| {diff} vs the CPU path"
+        assert diff.max() <= TOP20_TOL, f"max |dlogit| {diff.max()} vs the CPU path"
         steps_gpu = greedy(ctx, 16)  # single-token steps run the captured graph
+    with gpu.context(n_ctx=256, n_batch=64) as ctx:  # the prompt token by token: graph replays at each position
+        rows = []
+        for t in prompt:
+            ctx.decode([t])
+            rows.append(ctx.logits_array())
+        step_diff = float(np.abs(np.stack(rows) - ours).max())
+        print(f"token by token vs one batch: max|dlogit| {step_diff:.4f}")
+        assert step_diff <= TOP20_TOL, f"token-by-token logits differ from the batch's by {step_diff}"
     with cpu.context(n_ctx=256, n_batch=64) as cctx:
         cctx.decode(prompt)
         steps_cpu = greedy(cctx, 16)

@@ -1,0 +1,444 @@
+// gpu_backend.h for builds without GMG_CUDA or GMG_HIP.
+//
+// By default there is no device: every call reports that this build has no GPU
+// support. With GMG_GPU_EMULATE=1 in the environment the build offers one
+// emulated device whose "device memory" is host memory and whose kernels are the
+// GPU kernels' arithmetic run on the host (the same group decoders, activation
+// quantizers and GeGLU as kernels/gpu/*.cu; sums in plain order). It is a test
+// double, not a backend: it lets CI run the offload path of lib/gpu (uploads,
+// the device KV cache, graph capture and replay, the LM head chunks) without a
+// GPU. Launches made while a stream captures are recorded and run only when the
+// graph is launched, as on a device, so stale pointers or positions read at
+// capture time show up as wrong results.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <new>
+#include <vector>
+
+#include "kernels/common/group_decode.h"
+#include "kernels/common/half.h"
+#include "kernels/gpu/gpu_backend.h"
+
+namespace gmg::gpu {
+namespace {
+
+const char* const kNotBuilt =
+    "this libgemmagguf was built without GPU support (configure with -DGMG_CUDA=ON or -DGMG_HIP=ON)";
+constexpr int64_t kMaxFusedRowBytes = 40 * 1024;  // as the device's shared-memory row (ops.cu)
+constexpr int kMaxTargets = 3;
+
+bool emulating() {
+    const char* e = std::getenv("GMG_GPU_EMULATE");
+    return e && std::strcmp(e, "1") == 0;
+}
+
+using Work = std::function<void()>;
+struct HostStream {
+    bool capturing = false;
+    std::vector<Work> captured;
+};
+struct HostGraph {
+    std::vector<Work> work;
+};
+const groups::GridTables& grid_tables() {
+    static const groups::GridTables t = groups::host_tables();
+    return t;
+}
+
+// Runs `w` now, or records it while the stream captures.
+void enqueue(Stream& s, Work w) {
+    auto* hs = static_cast<HostStream*>(s.handle());
+    if (!hs) return s.fail(kNotBuilt);
+    if (hs->capturing) hs->captured.push_back(std::move(w));
+    else w();
+}
+
+template <GgmlType T>
+float load_weight(const uint8_t* row, int64_t i) {
+    if constexpr (T == GgmlType::F32) return reinterpret_cast<const float*>(row)[i];
+    else if constexpr (T == GgmlType::F16) return f16_to_f32(reinterpret_cast<const uint16_t*>(row)[i]);
+    else return bf16_to_f32(reinterpret_cast<const uint16_t*>(row)[i]);
+}
+
+template <class F>
+bool visit_weight_type(GgmlType type, F&& f) {
+    switch (type) {
+        case GgmlType::F32: f(groups::TypeTag<GgmlType::F32>{}); return true;
+        case GgmlType::F16: f(groups::TypeTag<GgmlType::F16>{}); return true;
+        case GgmlType::BF16: f(groups::TypeTag<GgmlType::BF16>{}); return true;
+        default: return groups::visit_format(type, f);
+    }
+}
+
+// W[row] . act[c], as one warp of matmul.cu's row_dot computes it.
+template <GgmlType T>
+float row_dot(const uint8_t* wrow, int64_t k, const ActRows& a, int64_t c) {
+    float acc = 0.0f;
+    if constexpr (T == GgmlType::F32 || T == GgmlType::F16 || T == GgmlType::BF16) {
+        for (int64_t i = 0; i < k; ++i) acc += load_weight<T>(wrow, i) * a.d_f[c * k + i];
+    } else {
+        using F = groups::Format<T>;
+        constexpr int kGroups = F::kElems / 32;
+        const int64_t n_groups = k / 32;
+        for (int64_t gi = 0; gi < n_groups; ++gi) {
+            groups::QGroup grp;
+            F::decode(wrow + (gi / kGroups) * F::kBytes, static_cast<int>(gi % kGroups), grid_tables(), grp);
+            int32_t act[8];
+            std::memcpy(act, a.d_q + c * k + 32 * gi, sizeof act);
+            acc += groups::group_dot(grp, act, a.d_scale[c * n_groups + gi]);
+        }
+    }
+    return acc;
+}
+
+float dot_row(const DeviceWeight& w, int64_t r, const ActRows& a, int64_t c) {
+    float out = 0.0f;
+    visit_weight_type(w.type, [&](auto tag) {
+        out = row_dot<decltype(tag)::value>(static_cast<const uint8_t*>(w.d_data) + r * w.row_bytes, w.cols, a, c);
+    });
+    return out;
+}
+
+float inv_rms(const float* x, int64_t width, float eps) {
+    double sum = 0.0;
+    for (int64_t i = 0; i < width; ++i) sum += static_cast<double>(x[i] * x[i]);
+    return 1.0f / std::sqrt(static_cast<float>(sum / static_cast<double>(width)) + eps);
+}
+
+void quantize_row(ActRule rule, const float* x, int64_t k, int8_t* q, float* scale, float* f) {
+    if (is_float_rule(rule)) {
+        for (int64_t i = 0; i < k; ++i) f[i] = round_float_act(rule, x[i]);
+        return;
+    }
+    const int blk = act_block(rule);
+    for (int64_t b = 0; b < k / blk; ++b) quantize_block(rule, x + b * blk, q + b * blk, scale + b * (blk / 32));
+}
+
+bool check_shape(Stream& s, const AttentionShape& a) {
+    if (a.head_dim <= 0 || a.head_dim > 512 || a.n_head_kv <= 0 || a.n_head % a.n_head_kv != 0 || a.n_rot > a.head_dim ||
+        a.n_rot % 2 != 0 || a.capacity <= 0) {
+        s.fail("attention: unsupported head shape (head_dim must be 1..512, n_head a multiple of n_head_kv)");
+        return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+const char* vendor() { return emulating() ? "host emulation" : "none"; }
+bool built() { return emulating(); }
+
+bool device_count(int* n, std::string* error) {
+    *n = emulating() ? 1 : 0;
+    if (*n == 0) *error = kNotBuilt;
+    return *n > 0;
+}
+
+bool device_info(int device, DeviceInfo* out, std::string* error) {
+    if (!emulating()) {
+        *error = kNotBuilt;
+        return false;
+    }
+    if (device != 0) {
+        *error = "GPU device " + std::to_string(device) + " does not exist (1 emulated device)";
+        return false;
+    }
+    *out = DeviceInfo{"host emulation (GMG_GPU_EMULATE=1)", 0, 0, 64ull << 30, 32, 1};
+    return true;
+}
+
+DeviceBuffer::~DeviceBuffer() { std::free(ptr_); }
+DeviceBuffer& DeviceBuffer::operator=(DeviceBuffer&& o) noexcept {
+    if (this != &o) {
+        std::free(ptr_);
+        ptr_ = o.ptr_, bytes_ = o.bytes_;
+        o.ptr_ = nullptr, o.bytes_ = 0;
+    }
+    return *this;
+}
+bool DeviceBuffer::allocate(size_t bytes, std::string* error) {
+    if (!emulating()) {
+        *error = kNotBuilt;
+        return false;
+    }
+    std::free(ptr_);
+    ptr_ = std::malloc(bytes ? bytes : 1);
+    bytes_ = ptr_ ? bytes : 0;
+    if (!ptr_) *error = "out of (emulated device) memory";
+    // Fresh device memory holds garbage: NaN bytes make a read-before-write visible.
+    if (ptr_) std::memset(ptr_, 0xff, bytes);
+    return ptr_ != nullptr;
+}
+
+PinnedBuffer::~PinnedBuffer() { std::free(ptr_); }
+bool PinnedBuffer::allocate(size_t bytes, std::string* error) {
+    if (!emulating()) {
+        *error = kNotBuilt;
+        return false;
+    }
+    std::free(ptr_);
+    ptr_ = std::malloc(bytes ? bytes : 1);
+    if (!ptr_) *error = "out of host memory";
+    return ptr_ != nullptr;
+}
+
+Stream::~Stream() { delete static_cast<HostStream*>(handle_); }
+bool Stream::create(int device, std::string* error) {
+    DeviceInfo info;
+    if (!device_info(device, &info, error)) return false;
+    delete static_cast<HostStream*>(handle_);
+    handle_ = new HostStream;
+    device_ = device;
+    warp_size_ = info.warp_size;
+    major_ = info.major;
+    tables_ = &grid_tables();
+    return true;
+}
+bool Stream::activate() { return handle_ != nullptr; }
+void Stream::fail(const std::string& m) {
+    if (error_.empty()) error_ = m;
+}
+bool Stream::sync(std::string* error) {
+    if (!handle_ && error_.empty()) error_ = kNotBuilt;
+    *error = error_;
+    return error_.empty();
+}
+void Stream::upload(void* d_dst, const void* src, size_t bytes) {
+    enqueue(*this, [=] { std::memcpy(d_dst, src, bytes); });
+}
+void Stream::download(void* dst, const void* d_src, size_t bytes) {
+    enqueue(*this, [=] { std::memcpy(dst, d_src, bytes); });
+}
+void Stream::zero(void* d_dst, size_t bytes) {
+    enqueue(*this, [=] { std::memset(d_dst, 0, bytes); });
+}
+bool Stream::begin_capture() {
+    auto* hs = static_cast<HostStream*>(handle_);
+    if (!hs || hs->capturing) return false;
+    hs->capturing = true;
+    hs->captured.clear();
+    return true;
+}
+bool Stream::end_capture(Graph* out) {
+    auto* hs = static_cast<HostStream*>(handle_);
+    if (!hs || !hs->capturing) return false;
+    hs->capturing = false;
+    out->reset();
+    if (!error_.empty()) return false;  // as a device: a capture with a failed launch yields no graph
+    out->exec_ = new HostGraph{std::move(hs->captured)};
+    hs->captured.clear();
+    return true;
+}
+
+Graph::~Graph() { reset(); }
+void Graph::reset() {
+    delete static_cast<HostGraph*>(exec_);
+    exec_ = nullptr;
+}
+void Graph::launch(Stream& s) {
+    if (!exec_) return s.fail("launching an empty graph");
+    for (const Work& w : static_cast<HostGraph*>(exec_)->work) enqueue(s, w);
+}
+
+Timer::~Timer() {
+    delete static_cast<std::chrono::steady_clock::time_point*>(begin_);
+}
+void Timer::start(Stream&) {
+    delete static_cast<std::chrono::steady_clock::time_point*>(begin_);
+    begin_ = new std::chrono::steady_clock::time_point(std::chrono::steady_clock::now());
+}
+float Timer::stop_ms(Stream& s) {
+    std::string error;
+    if (!begin_ || !s.sync(&error)) return 0.0f;
+    const auto t0 = *static_cast<std::chrono::steady_clock::time_point*>(begin_);
+    return std::chrono::duration<float, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+void copy_device(Stream& s, void* d_dst, const void* d_src, size_t bytes) {
+    enqueue(s, [=] { std::memmove(d_dst, d_src, bytes); });
+}
+
+// ---- kernels -------------------------------------------------------------------
+
+void quantize_rows(Stream& s, ActRule rule, const float* d_x, int64_t n, int64_t k, const ActRows& out) {
+    if (k % act_block(rule) != 0) return s.fail("quantize_rows: row length is not a whole number of blocks");
+    enqueue(s, [=] {
+        for (int64_t r = 0; r < n; ++r)
+            quantize_row(rule, d_x + r * k, k, out.d_q ? out.d_q + r * k : nullptr,
+                         out.d_scale ? out.d_scale + r * (k / 32) : nullptr, out.d_f ? out.d_f + r * k : nullptr);
+    });
+}
+
+bool has_matmul(GgmlType type) {
+    return visit_weight_type(type, [](auto) {});
+}
+
+void matmul(Stream& s, const DeviceWeight& w, const ActRows& act, int64_t n, float* d_y, int64_t ldy) {
+    if (!has_matmul(w.type)) return s.fail(std::string("no GPU matmul for ") + std::string(traits_of(w.type).name));
+    enqueue(s, [=] {
+#pragma omp parallel for schedule(static)
+        for (int64_t r = 0; r < w.rows; ++r)
+            for (int64_t c = 0; c < n; ++c) d_y[c * ldy + r] = dot_row(w, r, act, c);
+    });
+}
+
+void matmul_multi(Stream& s, const DeviceWeight* w, float* const* d_y, int count, const ActRows& act, int64_t n) {
+    if (count < 1 || count > kMaxTargets) return s.fail("matmul_multi: 1 to 3 matrices");
+    for (int j = 0; j < count; ++j)
+        if (w[j].type != w[0].type || w[j].cols != w[0].cols)
+            return s.fail("matmul_multi: the matrices differ in type or width");
+    for (int j = 0; j < count; ++j) matmul(s, w[j], act, n, d_y[j], w[j].rows);
+}
+
+void matmul_geglu(Stream& s, const DeviceWeight& gate, const DeviceWeight& up, const ActRows& act, int64_t n,
+                  float* d_y, int64_t ldy) {
+    if (!has_matmul(gate.type)) return s.fail(std::string("no GPU matmul for ") + std::string(traits_of(gate.type).name));
+    if (gate.type != up.type || gate.rows != up.rows || gate.cols != up.cols || gate.row_bytes != up.row_bytes)
+        return s.fail("matmul_geglu: gate and up differ in type or shape");
+    enqueue(s, [=] {
+#pragma omp parallel for schedule(static)
+        for (int64_t r = 0; r < gate.rows; ++r)
+            for (int64_t c = 0; c < n; ++c) d_y[c * ldy + r] = geglu_value(dot_row(gate, r, act, c), dot_row(up, r, act, c));
+    });
+}
+
+void rms_norm(Stream& s, const float* d_x, const float* d_w, float* d_y, int64_t n, int64_t width, float eps) {
+    enqueue(s, [=] {
+        for (int64_t r = 0; r < n; ++r) {
+            const float scale = inv_rms(d_x + r * width, width, eps);
+            for (int64_t i = 0; i < width; ++i) d_y[r * width + i] = (d_x[r * width + i] * scale) * d_w[i];
+        }
+    });
+}
+
+void add_rms_norm(Stream& s, float* d_x, const float* d_p, const float* d_w, int64_t n, int64_t width, float eps) {
+    enqueue(s, [=] {
+        for (int64_t r = 0; r < n; ++r) {
+            const float scale = inv_rms(d_p + r * width, width, eps);
+            for (int64_t i = 0; i < width; ++i) d_x[r * width + i] += (d_p[r * width + i] * scale) * d_w[i];
+        }
+    });
+}
+
+bool has_tensor_matmul(const Stream&, GgmlType) { return false; }  // no tensor cores to emulate
+size_t tensor_activation_bytes(int64_t, int64_t) { return 0; }
+void to_tensor_activations(Stream& s, const float*, int64_t, int64_t, void*) {
+    s.fail("to_tensor_activations: the emulated device has no tensor-core path");
+}
+void matmul_tensor(Stream& s, const DeviceWeight&, const void*, int64_t, float*, int64_t) {
+    s.fail("matmul_tensor: the emulated device has no tensor-core path");
+}
+
+bool fused_norm_fits(int64_t width, ActRule rule) {
+    const int64_t floats = act_block(rule) == 32 ? width + width / 32 : width;
+    return width % act_block(rule) == 0 && floats * static_cast<int64_t>(sizeof(float)) <= kMaxFusedRowBytes;
+}
+
+void rms_norm_quantize(Stream& s, const float* d_x, const float* d_w, float* d_h, int64_t n, int64_t width, float eps,
+                       ActRule rule, const ActRows& act) {
+    if (!fused_norm_fits(width, rule)) return s.fail("rms_norm_quantize: row too wide or not whole blocks");
+    rms_norm(s, d_x, d_w, d_h, n, width, eps);
+    quantize_rows(s, rule, d_h, n, width, act);
+}
+
+void add_rms_norm_quantize(Stream& s, float* d_x, const float* d_p, const float* d_w_post, const float* d_w_pre,
+                           float* d_h, int64_t n, int64_t width, float eps, ActRule rule, const ActRows& act) {
+    if (!fused_norm_fits(width, rule)) return s.fail("add_rms_norm_quantize: row too wide or not whole blocks");
+    add_rms_norm(s, d_x, d_p, d_w_post, n, width, eps);
+    rms_norm_quantize(s, d_x, d_w_pre, d_h, n, width, eps, rule, act);
+}
+
+void geglu(Stream& s, float* d_gate, const float* d_up, int64_t count) {
+    enqueue(s, [=] {
+        for (int64_t i = 0; i < count; ++i) d_gate[i] = geglu_value(d_gate[i], d_up[i]);
+    });
+}
+
+void softcap(Stream& s, float* d_x, int64_t count, float cap) {
+    enqueue(s, [=] {
+        for (int64_t i = 0; i < count; ++i) d_x[i] = cap * std::tanh(d_x[i] / cap);
+    });
+}
+
+void qk_norm_rope_store(Stream& s, const AttentionShape& a, float* d_q, const float* d_k, const float* d_v,
+                        const float* d_q_norm, const float* d_k_norm, float eps, float rope_base, float freq_scale,
+                        float attn_scale, uint16_t* d_kcache, uint16_t* d_vcache, int64_t n, const int32_t* d_pos0) {
+    if (n <= 0 || !check_shape(s, a)) return;
+    const float theta_scale = std::pow(rope_base, -2.0f / static_cast<float>(a.n_rot));
+    enqueue(s, [=] {
+        const int64_t D = a.head_dim, half = a.n_rot / 2;
+        std::vector<float> row(static_cast<size_t>(D));
+        for (int64_t t = 0; t < n; ++t) {
+            const int64_t pos = *d_pos0 + t;  // read when the work runs, as the device reads it
+            for (int64_t head = 0; head < a.n_head + a.n_head_kv; ++head) {
+                const bool is_q = head < a.n_head;
+                const int64_t h = is_q ? head : head - a.n_head;
+                const int64_t width = (is_q ? a.n_head : a.n_head_kv) * D;
+                const float* src = (is_q ? d_q : d_k) + t * width + h * D;
+                const float* norm = is_q ? d_q_norm : d_k_norm;
+                const float scale = inv_rms(src, D, eps);
+                for (int64_t i = 0; i < D; ++i) row[i] = (src[i] * scale) * norm[i];
+                for (int64_t i = 0; i < half; ++i) {
+                    float theta = static_cast<float>(pos);
+                    for (int64_t j = 0; j < i; ++j) theta *= theta_scale;
+                    const float angle = freq_scale * theta, c = std::cos(angle), sn = std::sin(angle);
+                    const float x0 = row[i], x1 = row[i + half];
+                    row[i] = x0 * c - x1 * sn;
+                    row[i + half] = x0 * sn + x1 * c;
+                }
+                if (is_q) {
+                    for (int64_t i = 0; i < D; ++i) d_q[t * width + h * D + i] = row[i] * attn_scale;
+                    continue;
+                }
+                const int64_t slot = (pos % a.capacity) * width + h * D;
+                for (int64_t i = 0; i < D; ++i) {
+                    d_kcache[slot + i] = f32_to_f16(row[i]);
+                    d_vcache[slot + i] = f32_to_f16(d_v[t * width + h * D + i]);
+                }
+            }
+        }
+    });
+}
+
+void attention(Stream& s, const AttentionShape& a, const float* d_q, const uint16_t* d_kcache,
+               const uint16_t* d_vcache, float* d_out, int64_t n, const int32_t* d_pos0) {
+    if (n <= 0 || !check_shape(s, a)) return;
+    enqueue(s, [=] {
+        const int64_t D = a.head_dim, Q = a.n_head * D, KV = a.n_head_kv * D;
+        std::vector<float> qv(static_cast<size_t>(D)), acc(static_cast<size_t>(D));
+        for (int64_t t = 0; t < n; ++t) {
+            const int64_t p = *d_pos0 + t;
+            const int64_t lo = a.window > 0 && p - a.window + 1 > 0 ? p - a.window + 1 : 0;
+            for (int64_t h = 0; h < a.n_head; ++h) {
+                const int64_t kvh = h / (a.n_head / a.n_head_kv);
+                for (int64_t i = 0; i < D; ++i) qv[i] = f16_to_f32(f32_to_f16(d_q[t * Q + h * D + i]));
+                auto score = [&](int64_t j) {
+                    const uint16_t* kj = d_kcache + (j % a.capacity) * KV + kvh * D;
+                    float sc = 0.0f;
+                    for (int64_t i = 0; i < D; ++i) sc += qv[i] * f16_to_f32(kj[i]);
+                    return sc;
+                };
+                float m = -INFINITY, l = 0.0f;
+                for (int64_t j = lo; j <= p; ++j) {
+                    const float sc = score(j), m_new = std::fmax(m, sc);
+                    l = l * std::exp(m - m_new) + std::exp(sc - m_new);
+                    m = m_new;
+                }
+                std::fill(acc.begin(), acc.end(), 0.0f);
+                for (int64_t j = lo; j <= p; ++j) {
+                    const float pj = f16_to_f32(f32_to_f16(std::exp(score(j) - m) / l));
+                    if (pj == 0.0f) continue;
+                    const uint16_t* vj = d_vcache + (j % a.capacity) * KV + kvh * D;
+                    for (int64_t i = 0; i < D; ++i) acc[i] += pj * f16_to_f32(vj[i]);
+                }
+                for (int64_t i = 0; i < D; ++i) d_out[t * Q + h * D + i] = acc[i];
+            }
+        }
+    });
+}
+
+}  // namespace gmg::gpu
