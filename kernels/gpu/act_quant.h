@@ -72,8 +72,10 @@ GMG_HOST_DEVICE inline float quantize_q8_0(const float* x, int8_t* q) {
     return f16_to_f32(f32_to_f16(d));
 }
 
-// Q8_1 on llama.cpp's x86 path rounds exactly as its Q8_0 does (the stored sum is
-// only an extra field, which the group dot product recomputes from q).
+// Q8_1 on llama.cpp's x86 path rounds q exactly as its Q8_0 does. Its stored sum
+// s = f16(d * sum(q)) is not kept here: the group dot product takes the Q4_1/Q5_1
+// min term from the exact sum of q times the f16 d, which differs from the CPU
+// path's m * s by up to 2^-11 of that term (docs/GPU.md, known gaps).
 GMG_HOST_DEVICE inline float quantize_q8_1(const float* x, int8_t* q) { return quantize_q8_0(x, q); }
 
 // llama.cpp's nearest_int: adding 1.5 * 2^23 leaves the rounded integer in the low bits.

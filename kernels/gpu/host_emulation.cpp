@@ -204,7 +204,7 @@ void Stream::fail(const std::string& m) {
 }
 bool Stream::sync(std::string* error) {
     if (!handle_ && error_.empty()) error_ = kNotBuilt;
-    *error = error_;
+    if (!error_.empty()) *error = error_;
     return error_.empty();
 }
 void Stream::upload(void* d_dst, const void* src, size_t bytes) {
@@ -340,6 +340,7 @@ bool fused_norm_fits(int64_t width, ActRule rule) {
 
 void rms_norm_quantize(Stream& s, const float* d_x, const float* d_w, float* d_h, int64_t n, int64_t width, float eps,
                        ActRule rule, const ActRows& act) {
+    if (n <= 0) return;
     if (!fused_norm_fits(width, rule)) return s.fail("rms_norm_quantize: row too wide or not whole blocks");
     rms_norm(s, d_x, d_w, d_h, n, width, eps);
     quantize_rows(s, rule, d_h, n, width, act);
@@ -347,6 +348,7 @@ void rms_norm_quantize(Stream& s, const float* d_x, const float* d_w, float* d_h
 
 void add_rms_norm_quantize(Stream& s, float* d_x, const float* d_p, const float* d_w_post, const float* d_w_pre,
                            float* d_h, int64_t n, int64_t width, float eps, ActRule rule, const ActRows& act) {
+    if (n <= 0) return;
     if (!fused_norm_fits(width, rule)) return s.fail("add_rms_norm_quantize: row too wide or not whole blocks");
     add_rms_norm(s, d_x, d_p, d_w_post, n, width, eps);
     rms_norm_quantize(s, d_x, d_w_pre, d_h, n, width, eps, rule, act);

@@ -20,15 +20,19 @@ report=$work/report.md
 echo "| model | type | check | result |" > "$report"
 echo "|---|---|---|---|" >> "$report"
 status=0
-run_check() {  # NAME GGUF GOLDEN_DIR (not in a subshell: it sets $status)
+run_check() {  # NAME GGUF GOLDEN_DIR TYPE (not in a subshell: it sets $status)
     if "$root/.venv/bin/python" "$root/tests/golden/check_goldens.py" "$build" "$2" "$3" --threads 2 \
             --report "$3/ours.json" > "$3/check.log" 2>&1; then :; else status=1; fi
     sed -E "s/^(ok  |FAIL) ([^:]+): (.*)$/| $1 | \2 | \1 \3 |/" "$3/check.log" | grep "^|" >> "$report" || true
     echo "$1: $(tail -n 1 "$3/check.log")"
     # Position 0 bit for bit against llama.cpp's plain path, on the AVX2 kernels (x86 only).
+    # Not for BF16: on an AVX512-BF16 CPU llama.cpp multiplies BF16 with vdpbf16ps pairs,
+    # which the AVX2 kernels do not imitate (docs/accuracy.md); its distance is only reported.
     if grep -qw avx2 /proc/cpuinfo; then
+        exact=--pos0-exact
+        [ "$4" = BF16 ] && exact=
         if GMG_ISA=avx2 "$root/.venv/bin/python" "$root/tests/golden/check_goldens.py" "$build" "$2" "$3" --threads 2 \
-                --pos0-exact --logits-only --report "$3/ours-avx2.json" > "$3/check-avx2.log" 2>&1; then :; else status=1; fi
+                $exact --logits-only --report "$3/ours-avx2.json" > "$3/check-avx2.log" 2>&1; then :; else status=1; fi
         sed -E "s/^(ok  |FAIL) ([^:]+): (.*)$/| $1 | \2 (AVX2) | \1 \3 |/" "$3/check-avx2.log" | grep "^|" >> "$report" || true
         echo "$1 (AVX2, position 0 exact): $(tail -n 1 "$3/check-avx2.log")"
     fi
@@ -40,7 +44,7 @@ for type in Q8_0 Q6_K Q4_K_S IQ4_XS IQ3_XXS Q3_K_M BF16; do
     [ -f "$out/model.gguf" ] || "$py" "$root/tests/golden/quantize.py" "$model" "$out/model.gguf" "$type"
     "$py" "$root/tests/golden/make_goldens.py" "$out/model.gguf" "$out" --long-tokens 600 --ppl-windows 2 \
         --greedy-prompts 4 --n-greedy 32 > "$out/make.log" 2>&1
-    run_check "270M $type" "$out/model.gguf" "$out"
+    run_check "270M $type" "$out/model.gguf" "$out" "$type"
 done
 
 random=$work/random-1b-bf16.gguf
@@ -51,7 +55,7 @@ for type in IQ3_XXS IQ3_XS Q3_K_S Q3_K_M IQ4_XS Q4_K_S Q4_K_M Q5_K_S Q5_K_M Q6_K
     if [ "$type" = BF16 ]; then ln -sf "$random" "$out/model.gguf"
     elif [ ! -f "$out/model.gguf" ]; then "$py" "$root/tests/golden/quantize.py" "$random" "$out/model.gguf" "$type"; fi
     "$py" "$root/tests/golden/make_goldens.py" "$out/model.gguf" "$out" --quick > "$out/make.log" 2>&1
-    run_check "1B-shape $type" "$out/model.gguf" "$out"
+    run_check "1B-shape $type" "$out/model.gguf" "$out" "$type"
     [ "$type" = BF16 ] || rm -f "$out/model.gguf"
 done
 "$root/.venv/bin/python" "$root/tests/golden/summarize_variants.py" "$work" > "$work/summary.md"

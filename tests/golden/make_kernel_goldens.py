@@ -8,6 +8,11 @@ gmg-make-random-model, uniform:TYPE) and activation rows (gaussian, wide per-blo
 scales, exact .5 ties), and writes what they return: tests/golden/kernels/<TYPE>.npz.
 tests/oracle/check_kernel_goldens.py then holds our quantizers and dot products to them.
 
+What is recorded includes choices of llama.cpp's compiler (which multiply-adds it
+fuses: Q5_K's min term yes, the Q4_1/Q5_1 sums and IQ4_NL's odd tail no), which our
+kernels follow; goldens remade from a llama.cpp built by another compiler or for
+another -march may need the kernels re-checked.
+
 The float types (F16, BF16) are left out on purpose: llama.cpp multiplies those with
 its llamafile sgemm, not with ggml_vec_dot, so a vec_dot golden would not be its path.
 

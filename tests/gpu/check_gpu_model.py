@@ -49,6 +49,7 @@ def greedy(ctx, n):
 def main():
     model_path = sys.argv[1]
     count, reason = g.gpu_device_count()
+    emulated = g.gpu_backend() == "host emulation"
     print(f"backend {g.gpu_backend()}, {count} device(s){'; ' + reason if reason else ''}")
     cpu = g.Model(model_path)
     prompt = cpu.tokenize("The quick brown fox jumps over the lazy dog. In 1905, Einstein", True, False)
@@ -80,6 +81,11 @@ def main():
               f"top-1 {int(same[clear].sum())}/{int(clear.sum())} where clear")
         assert same[clear].all(), "top-1 differs from the CPU path where its margin is clear"
         assert diff.max() <= TOP20_TOL, f"max |dlogit| {diff.max()} vs the CPU path"
+        # The emulation runs the CPU path's arithmetic up to summation order, and position 0
+        # has no attention noise: it must agree tightly (a real device's prompt path uses
+        # f16 tensor-core tiles, so there it is only reported).
+        if emulated:
+            assert diff[0] <= 1e-3, f"position 0 differs from the CPU path by {diff[0]} on the emulated device"
         steps_gpu = greedy(ctx, 16)  # single-token steps run the captured graph
     with gpu.context(n_ctx=256, n_batch=64) as ctx:  # the prompt token by token: graph replays at each position
         rows = []
@@ -88,7 +94,9 @@ def main():
             rows.append(ctx.logits_array())
         step_diff = float(np.abs(np.stack(rows) - ours).max())
         print(f"token by token vs one batch: max|dlogit| {step_diff:.4f}")
-        assert step_diff <= TOP20_TOL, f"token-by-token logits differ from the batch's by {step_diff}"
+        # Emulated, single tokens and batches run the same arithmetic: any difference is a
+        # position or cache bug of the graph replay.
+        assert step_diff <= (0.0 if emulated else TOP20_TOL), f"token-by-token logits differ from the batch's by {step_diff}"
     with cpu.context(n_ctx=256, n_batch=64) as cctx:
         cctx.decode(prompt)
         steps_cpu = greedy(cctx, 16)

@@ -13,7 +13,8 @@ Checked here:
   - on AVX2 and AVX-512, whose mat-vec kernels sum in llama.cpp's order for the types
     in BIT_EXACT (the same eight-lane partial sums, the same fused multiply-adds, the
     same horizontal reduction), the products are identical bit for bit. The other
-    types (IQ1/IQ2, TQ, MXFP4) and the scalar path only meet the rounding bound.
+    types (IQ4_NL: see BIT_EXACT; IQ1/IQ2, TQ, MXFP4) and the scalar and NEON paths
+    only meet the rounding bound.
 
 usage: check_kernel_goldens.py GMG_TEST_MATMUL GMG_TEST_QUANTIZE GOLDEN_DIR WORKDIR
 """
@@ -27,7 +28,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 from oracle_common import summary  # noqa: E402
 
 ISAS = ["scalar", "avx2", "avx512", "neon", "neon_dotprod"]
-BIT_EXACT = {"Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "IQ4_NL", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K",
+# IQ4_NL is left out on purpose: llama.cpp's single-token dot product (recorded here)
+# sums even and odd blocks apart, its prompt GEMM in one chain; ours keep the prompt
+# GEMM's order for every batch size (docs/architecture.md).
+BIT_EXACT = {"Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K",
              "IQ3_XXS", "IQ3_S", "IQ4_XS"}
 REL_BOUND = 2e-6
 
@@ -71,7 +75,7 @@ def main():
             scale = np.abs(want).max(axis=1, keepdims=True)
             rel = float((np.abs(got - want) / np.maximum(scale, 1e-30)).max())
             same = float(np.mean(got == want))
-            ok = rel <= REL_BOUND and (isa == "scalar" or tname not in BIT_EXACT or same == 1.0)
+            ok = rel <= REL_BOUND and (isa not in ("avx2", "avx512") or tname not in BIT_EXACT or same == 1.0)
             passed += ok
             failed += not ok
             line.append(f"{isa} {same * 100:5.1f}% bit-equal (max rel {rel:.1e}){'' if ok else ' FAIL'}")
