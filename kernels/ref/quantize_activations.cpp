@@ -1,6 +1,7 @@
 #include "quantize_activations.h"
 
 #include <cmath>
+#include <cstring>
 
 #include "../common/half.h"
 
@@ -57,18 +58,15 @@ void quantize_row_q8_1(const float* x, block_q8_1* y, int64_t n) {
 }
 
 void quantize_row_q8_1_x86(const float* x, block_q8_1* y, int64_t n) {
+    static_assert(QK8_0 == QK8_1);
     for (int64_t b = 0; b < n / QK8_1; ++b, x += QK8_1) {
-        const float amax = block_amax(x, QK8_1);
-        const float d = amax / 127.0f;
-        const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+        block_q8_0 q8;  // the same d and q as the x86 Q8_0 rule
+        quantize_row_q8_0_x86(x, &q8, QK8_1);
         int sum = 0;
-        for (int j = 0; j < QK8_1; ++j) {
-            const int q = static_cast<int>(std::nearbyint(x[j] * id));
-            y[b].qs[j] = static_cast<int8_t>(q);
-            sum += q;
-        }
-        y[b].d = f32_to_f16(d);
-        y[b].s = f32_to_f16(d * static_cast<float>(sum));  // d before its f16 rounding
+        for (int j = 0; j < QK8_1; ++j) sum += q8.qs[j];
+        std::memcpy(y[b].qs, q8.qs, sizeof q8.qs);
+        y[b].d = q8.d;
+        y[b].s = f32_to_f16(block_amax(x, QK8_1) / 127.0f * static_cast<float>(sum));  // d before its f16 rounding
     }
 }
 

@@ -44,13 +44,18 @@ def inputs(rng, block):
     return np.concatenate(rows).astype(np.float32)
 
 
-def model_q8_0_x86(x):
+def x86_rule(x):
+    """llama.cpp's x86 rounding of 32-element blocks: d = amax/127 (f32), q = rint(x * 127/amax)."""
     b = x.reshape(-1, 32)
     amax = np.abs(b).max(axis=1, keepdims=True)
     d = amax / f32(127)
     with np.errstate(divide="ignore"):
         iscale = np.where(amax != 0, f32(127) / amax, f32(0)).astype(np.float32)
-    q = np.rint(b * iscale).astype(np.int8)
+    return d, np.rint(b * iscale).astype(np.int8)
+
+
+def model_q8_0_x86(x):
+    d, q = x86_rule(x)
     return np.concatenate([d.astype(np.float16).view(np.uint8), q.view(np.uint8)], axis=1)
 
 
@@ -67,12 +72,7 @@ def model_q8_1(x):
 
 def model_q8_1_x86(x):
     """llama.cpp's x86 Q8_1: the q of its x86 Q8_0, s = f16(d * sum(q)) with d still f32."""
-    b = x.reshape(-1, 32)
-    amax = np.abs(b).max(axis=1, keepdims=True)
-    d = amax / f32(127)
-    with np.errstate(divide="ignore"):
-        iscale = np.where(amax != 0, f32(127) / amax, f32(0)).astype(np.float32)
-    q = np.rint(b * iscale).astype(np.int8)
+    d, q = x86_rule(x)
     with np.errstate(over="ignore"):
         s = (d * q.astype(np.int32).sum(axis=1, keepdims=True).astype(np.float32)).astype(np.float16)
     return np.concatenate([d.astype(np.float16).view(np.uint8), s.view(np.uint8), q.view(np.uint8)], axis=1)
