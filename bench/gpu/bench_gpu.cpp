@@ -131,9 +131,10 @@ int main(int argc, char** argv) {
             g_stream.upload(x.data(), xs.data(), xs.size() * sizeof(float));
             gpu::DeviceBuffer q = alloc(static_cast<size_t>(n_max * sh.cols));
             gpu::DeviceBuffer scale = alloc(static_cast<size_t>(n_max * sh.cols / 32 + 1) * sizeof(float));
+            gpu::DeviceBuffer sum = alloc(static_cast<size_t>(n_max * sh.cols / 32 + 1) * sizeof(float));
             gpu::DeviceBuffer f = alloc(static_cast<size_t>(n_max * sh.cols) * sizeof(float));
             gpu::DeviceBuffer y = alloc(static_cast<size_t>(n_max * sh.rows) * sizeof(float));
-            const gpu::ActRows act{q.as<int8_t>(), scale.as<float>(), f.as<float>()};
+            const gpu::ActRows act{q.as<int8_t>(), scale.as<float>(), f.as<float>(), sum.as<float>()};
             gpu::quantize_rows(g_stream, rule, x.as<float>(), n_max, sh.cols, act);
             auto weight = [&](int i) {
                 return gpu::DeviceWeight{*type, w[static_cast<size_t>(i % copies)].data(), static_cast<size_t>(*rb), sh.rows, sh.cols};

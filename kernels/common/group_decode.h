@@ -556,6 +556,15 @@ GMG_HOST_DEVICE inline float group_dot(const QGroup& g, const int32_t* act, floa
     return da * r;
 }
 
+// The same for Q4_1/Q5_1 against Q8_1 activations (one min per group, m[0] ==
+// m[1], no offset), the min term taken as llama.cpp takes it: min * s, s being the
+// activation block's stored f16(d * sum(q)) rather than da * sum(q).
+GMG_HOST_DEVICE inline float group_dot_min_sum(const QGroup& g, const int32_t* act, float da, float s) {
+    int sq[2] = {0, 0};
+    for (int i = 0; i < 8; ++i) sq[i / 4] = dot4(g.q[i], act[i], sq[i / 4]);
+    return da * (g.d[0] * static_cast<float>(sq[0]) + g.d[1] * static_cast<float>(sq[1])) - g.m[0] * s;
+}
+
 template <GgmlType T>
 struct TypeTag {
     static constexpr GgmlType value = T;

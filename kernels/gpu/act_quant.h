@@ -72,11 +72,16 @@ GMG_HOST_DEVICE inline float quantize_q8_0(const float* x, int8_t* q) {
     return f16_to_f32(f32_to_f16(d));
 }
 
-// Q8_1 on llama.cpp's x86 path rounds q exactly as its Q8_0 does. Its stored sum
-// s = f16(d * sum(q)) is not kept here: the group dot product takes the Q4_1/Q5_1
-// min term from the exact sum of q times the f16 d, which differs from the CPU
-// path's m * s by up to 2^-11 of that term (docs/GPU.md, known gaps).
-GMG_HOST_DEVICE inline float quantize_q8_1(const float* x, int8_t* q) { return quantize_q8_0(x, q); }
+// Q8_1 on llama.cpp's x86 path rounds q exactly as its Q8_0 does, and stores
+// s = f16(d * sum(q)) with d before its f16 rounding: the Q4_1/Q5_1 min term is
+// min * s (group_dot_min_sum). *s_out receives s as a float.
+GMG_HOST_DEVICE inline float quantize_q8_1(const float* x, int8_t* q, float* s_out) {
+    const float d = quantize_q8_0(x, q);
+    int sum = 0;
+    for (int j = 0; j < 32; ++j) sum += q[j];
+    *s_out = f16_to_f32(f32_to_f16(abs_max(x, 32) / 127.0f * static_cast<float>(sum)));
+    return d;
+}
 
 // llama.cpp's nearest_int: adding 1.5 * 2^23 leaves the rounded integer in the low bits.
 GMG_HOST_DEVICE inline int nearest_int_even(float v) {
@@ -107,11 +112,15 @@ GMG_HOST_DEVICE inline float quantize_q8_K(const float* x, int8_t* q) {
 }
 
 // One block of an integer rule (32 values, or 256 for Q8_K) -> q, and its scale
-// stored once per 32 values (act_block(rule) / 32 entries of scale_out).
-GMG_HOST_DEVICE inline void quantize_block(ActRule rule, const float* x, int8_t* q, float* scale_out) {
-    const float d = rule == ActRule::q8_K ? quantize_q8_K(x, q) : rule == ActRule::q8_1 ? quantize_q8_1(x, q)
+// stored once per 32 values (act_block(rule) / 32 entries of scale_out); for Q8_1
+// also its stored sum into *sum_out when that is given.
+GMG_HOST_DEVICE inline void quantize_block(ActRule rule, const float* x, int8_t* q, float* scale_out,
+                                           float* sum_out = nullptr) {
+    float s = 0.0f;
+    const float d = rule == ActRule::q8_K ? quantize_q8_K(x, q) : rule == ActRule::q8_1 ? quantize_q8_1(x, q, &s)
                                                                                           : quantize_q8_0(x, q);
     for (int g = 0; g < act_block(rule) / 32; ++g) scale_out[g] = d;
+    if (rule == ActRule::q8_1 && sum_out) *sum_out = s;
 }
 
 GMG_HOST_DEVICE inline float round_float_act(ActRule r, float x) {

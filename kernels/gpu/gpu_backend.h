@@ -149,6 +149,7 @@ struct ActRows {
     int8_t* d_q = nullptr;
     float* d_scale = nullptr;
     float* d_f = nullptr;
+    float* d_sum = nullptr;  // Q8_1 only: its stored d * sum(q) per 32 (n*k/32), for Q4_1/Q5_1
 };
 void quantize_rows(Stream& s, ActRule rule, const float* d_x, int64_t n, int64_t k, const ActRows& out);
 

@@ -89,7 +89,11 @@ float row_dot(const uint8_t* wrow, int64_t k, const ActRows& a, int64_t c) {
             F::decode(wrow + (gi / kGroups) * F::kBytes, static_cast<int>(gi % kGroups), grid_tables(), grp);
             int32_t act[8];
             std::memcpy(act, a.d_q + c * k + 32 * gi, sizeof act);
-            acc += groups::group_dot(grp, act, a.d_scale[c * n_groups + gi]);
+            const int64_t at = c * n_groups + gi;
+            if constexpr (T == GgmlType::Q4_1 || T == GgmlType::Q5_1)
+                acc += groups::group_dot_min_sum(grp, act, a.d_scale[at], a.d_sum[at]);
+            else
+                acc += groups::group_dot(grp, act, a.d_scale[at]);
         }
     }
     return acc;
@@ -109,13 +113,14 @@ float inv_rms(const float* x, int64_t width, float eps) {
     return 1.0f / std::sqrt(static_cast<float>(sum / static_cast<double>(width)) + eps);
 }
 
-void quantize_row(ActRule rule, const float* x, int64_t k, int8_t* q, float* scale, float* f) {
+void quantize_row(ActRule rule, const float* x, int64_t k, int8_t* q, float* scale, float* f, float* sum) {
     if (is_float_rule(rule)) {
         for (int64_t i = 0; i < k; ++i) f[i] = round_float_act(rule, x[i]);
         return;
     }
     const int blk = act_block(rule);
-    for (int64_t b = 0; b < k / blk; ++b) quantize_block(rule, x + b * blk, q + b * blk, scale + b * (blk / 32));
+    for (int64_t b = 0; b < k / blk; ++b)
+        quantize_block(rule, x + b * blk, q + b * blk, scale + b * (blk / 32), sum ? sum + b * (blk / 32) : nullptr);
 }
 
 bool check_shape(Stream& s, const AttentionShape& a) {
@@ -266,10 +271,12 @@ void copy_device(Stream& s, void* d_dst, const void* d_src, size_t bytes) {
 
 void quantize_rows(Stream& s, ActRule rule, const float* d_x, int64_t n, int64_t k, const ActRows& out) {
     if (k % act_block(rule) != 0) return s.fail("quantize_rows: row length is not a whole number of blocks");
+    if (rule == ActRule::q8_1 && !out.d_sum) return s.fail("quantize_rows: Q8_1 needs its sums (ActRows::d_sum)");
     enqueue(s, [=] {
         for (int64_t r = 0; r < n; ++r)
             quantize_row(rule, d_x + r * k, k, out.d_q ? out.d_q + r * k : nullptr,
-                         out.d_scale ? out.d_scale + r * (k / 32) : nullptr, out.d_f ? out.d_f + r * k : nullptr);
+                         out.d_scale ? out.d_scale + r * (k / 32) : nullptr, out.d_f ? out.d_f + r * k : nullptr,
+                         out.d_sum ? out.d_sum + r * (k / 32) : nullptr);
     });
 }
 

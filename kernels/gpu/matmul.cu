@@ -19,7 +19,7 @@ constexpr int kPromptColumns = 8;
 constexpr int kMaxTargets = 3;
 
 __global__ void quantize_kernel(ActRule rule, const float* x, int64_t n, int64_t k, int8_t* q, float* scale,
-                                float* f) {
+                                float* f, float* sum) {
     const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
     if (is_float_rule(rule)) {
         if (i < n * k) f[i] = round_float_act(rule, x[i]);
@@ -29,7 +29,8 @@ __global__ void quantize_kernel(ActRule rule, const float* x, int64_t n, int64_t
     const int64_t per_row = k / blk;
     if (i >= n * per_row) return;
     const int64_t row = i / per_row, b = i % per_row;
-    quantize_block(rule, x + row * k + b * blk, q + row * k + b * blk, scale + row * (k / 32) + b * (blk / 32));
+    quantize_block(rule, x + row * k + b * blk, q + row * k + b * blk, scale + row * (k / 32) + b * (blk / 32),
+                   sum ? sum + row * (k / 32) + b * (blk / 32) : nullptr);
 }
 
 __device__ inline void load_act(const int8_t* p, int32_t* act) {
@@ -52,7 +53,11 @@ struct ActView {
     const int8_t* q;
     const float* scale;
     const float* f;
+    const float* sum;  // Q8_1's stored sums (Q4_1/Q5_1)
 };
+
+template <GgmlType T>
+constexpr bool kMinTimesSum = T == GgmlType::Q4_1 || T == GgmlType::Q5_1;
 
 // acc[c] += this lane's share of W[row] . act[c0 + c] for c0 + c < n; the caller
 // sums acc over the warp.
@@ -79,7 +84,9 @@ __device__ inline void row_dot(const uint8_t* wrow, int64_t k, const ActView& a,
                 if (c0 + c < n) {
                     int32_t act[8];
                     load_act(a.q + (c0 + c) * k + 32 * gi, act);
-                    acc[c] += group_dot(grp, act, a.scale[(c0 + c) * groups + gi]);
+                    const int64_t at = (c0 + c) * groups + gi;
+                    if constexpr (kMinTimesSum<T>) acc[c] += group_dot_min_sum(grp, act, a.scale[at], a.sum[at]);
+                    else acc[c] += group_dot(grp, act, a.scale[at]);
                 }
             }
         }
@@ -152,7 +159,7 @@ bool visit_weight_type(GgmlType type, F&& f) {
     }
 }
 
-ActView view(const ActRows& a) { return {a.d_q, a.d_scale, a.d_f}; }
+ActView view(const ActRows& a) { return {a.d_q, a.d_scale, a.d_f, a.d_sum}; }
 
 dim3 grid_for(Stream& s, int64_t rows, int64_t n, int nc) {
     const int rows_per_block = kThreads / s.warp_size();
@@ -199,7 +206,9 @@ void quantize_rows(Stream& s, ActRule rule, const float* d_x, int64_t n, int64_t
     if (k % act_block(rule) != 0) return s.fail("quantize_rows: row length is not a whole number of blocks");
     const int64_t items = is_float_rule(rule) ? n * k : n * (k / act_block(rule));
     if (items == 0) return;
-    quantize_kernel<<<blocks_for(items, 256), 256, 0, native(s)>>>(rule, d_x, n, k, out.d_q, out.d_scale, out.d_f);
+    if (rule == ActRule::q8_1 && !out.d_sum) return s.fail("quantize_rows: Q8_1 needs its sums (ActRows::d_sum)");
+    quantize_kernel<<<blocks_for(items, 256), 256, 0, native(s)>>>(rule, d_x, n, k, out.d_q, out.d_scale, out.d_f,
+                                                                   out.d_sum);
     check_launch(s, "quantize_rows");
 }
 

@@ -56,7 +56,7 @@ __device__ inline int64_t row_slot(int64_t i, bool pad) { return pad ? i + i / 3
 // The normalized row r = norm(src) * w: written to h and to shared memory, then
 // quantized from there by the block (one thread per activation block).
 __device__ inline void norm_quantize_row(const float* src, const float* w, float scale, int64_t width, float* row,
-                                         float* h, ActRule rule, int8_t* q, float* qscale, float* f) {
+                                         float* h, ActRule rule, int8_t* q, float* qscale, float* f, float* qsum) {
     const bool pad = padded_row(rule);
     for (int64_t i = threadIdx.x; i < width; i += blockDim.x) {
         const float v = (src[i] * scale) * w[i];
@@ -70,7 +70,8 @@ __device__ inline void norm_quantize_row(const float* src, const float* w, float
     }
     const int blk = act_block(rule);
     for (int64_t b = threadIdx.x; b < width / blk; b += blockDim.x)
-        quantize_block(rule, row + row_slot(b * blk, pad), q + b * blk, qscale + b * (blk / 32));
+        quantize_block(rule, row + row_slot(b * blk, pad), q + b * blk, qscale + b * (blk / 32),
+                       qsum ? qsum + b * (blk / 32) : nullptr);
 }
 
 size_t fused_row_bytes(int64_t width, ActRule rule) {
@@ -78,19 +79,19 @@ size_t fused_row_bytes(int64_t width, ActRule rule) {
 }
 
 __global__ void rms_norm_quantize_kernel(const float* x, const float* w, float* h, int64_t width, float eps,
-                                         ActRule rule, int8_t* q, float* qscale, float* f) {
+                                         ActRule rule, int8_t* q, float* qscale, float* f, float* qsum) {
     extern __shared__ float row[];
     __shared__ double scratch[kMaxWarpsPerBlock];
     const int64_t r = blockIdx.x;
     const float scale = inv_rms(x + r * width, width, eps, scratch);
     norm_quantize_row(x + r * width, w, scale, width, row, h + r * width, rule, q + r * width,
-                      qscale + r * (width / 32), f + r * width);
+                      qscale + r * (width / 32), f + r * width, qsum ? qsum + r * (width / 32) : nullptr);
 }
 
 // x += norm(p) * w_post; then h = norm(x) * w_pre, quantized.
 __global__ void add_rms_norm_quantize_kernel(float* x, const float* p, const float* w_post, const float* w_pre,
                                              float* h, int64_t width, float eps, ActRule rule, int8_t* q,
-                                             float* qscale, float* f) {
+                                             float* qscale, float* f, float* qsum) {
     extern __shared__ float row[];
     __shared__ double scratch[kMaxWarpsPerBlock];
     const int64_t r = blockIdx.x;
@@ -101,7 +102,7 @@ __global__ void add_rms_norm_quantize_kernel(float* x, const float* p, const flo
     __syncthreads();  // every thread's x writes before the second sum reads them
     const float s2 = inv_rms(xr, width, eps, scratch);
     norm_quantize_row(xr, w_pre, s2, width, row, h + r * width, rule, q + r * width, qscale + r * (width / 32),
-                      f + r * width);
+                      f + r * width, qsum ? qsum + r * (width / 32) : nullptr);
 }
 
 __global__ void softcap_kernel(float* x, int64_t count, float cap) {
@@ -272,7 +273,7 @@ void rms_norm_quantize(Stream& s, const float* d_x, const float* d_w, float* d_h
     if (!fused_norm_fits(width, rule)) return s.fail("rms_norm_quantize: row too wide or not whole blocks");
     const size_t shared = fused_row_bytes(width, rule);
     rms_norm_quantize_kernel<<<static_cast<unsigned>(n), kNormThreads, shared, native(s)>>>(
-        d_x, d_w, d_h, width, eps, rule, act.d_q, act.d_scale, act.d_f);
+        d_x, d_w, d_h, width, eps, rule, act.d_q, act.d_scale, act.d_f, act.d_sum);
     check_launch(s, "rms_norm_quantize");
 }
 
@@ -282,7 +283,7 @@ void add_rms_norm_quantize(Stream& s, float* d_x, const float* d_p, const float*
     if (!fused_norm_fits(width, rule)) return s.fail("add_rms_norm_quantize: row too wide or not whole blocks");
     const size_t shared = fused_row_bytes(width, rule);
     add_rms_norm_quantize_kernel<<<static_cast<unsigned>(n), kNormThreads, shared, native(s)>>>(
-        d_x, d_p, d_w_post, d_w_pre, d_h, width, eps, rule, act.d_q, act.d_scale, act.d_f);
+        d_x, d_p, d_w_post, d_w_pre, d_h, width, eps, rule, act.d_q, act.d_scale, act.d_f, act.d_sum);
     check_launch(s, "add_rms_norm_quantize");
 }
 

@@ -79,7 +79,7 @@ struct GpuContext::State {
     int64_t n_ctx = 0, n_batch = 0;
     // Activations, (n_batch, width) row-major.
     gpu::DeviceBuffer x, h, q, k, v, attn, proj, gate, up, logits, pos;
-    gpu::DeviceBuffer act_q, act_scale, act_f, act_tensor;
+    gpu::DeviceBuffer act_q, act_scale, act_sum, act_f, act_tensor;
     gpu::PinnedBuffer host_x, host_pos, host_logits;
     struct LayerCache {
         gpu::DeviceBuffer k, v;
@@ -116,7 +116,8 @@ Status GpuContext::create(const Gemma3Model& model, int64_t n_ctx, int64_t n_bat
               s.proj.allocate(B * c.n_embd * F, &err) && s.gate.allocate(B * c.n_ff * F, &err) &&
               s.up.allocate(B * c.n_ff * F, &err) && s.logits.allocate(head_rows * c.n_vocab * F, &err) &&
               s.pos.allocate(sizeof(int32_t), &err) && s.act_q.allocate(B * widest, &err) &&
-              s.act_scale.allocate(B * (widest / 32 + 1) * F, &err) && s.act_f.allocate(B * widest * F, &err) &&
+              s.act_scale.allocate(B * (widest / 32 + 1) * F, &err) && s.act_sum.allocate(B * (widest / 32 + 1) * F, &err) &&
+              s.act_f.allocate(B * widest * F, &err) &&
               s.act_tensor.allocate(gpu::tensor_activation_bytes(n_batch, widest), &err) &&
               s.host_x.allocate(B * c.n_embd * F, &err) && s.host_pos.allocate(sizeof(int32_t), &err) &&
               s.host_logits.allocate(c.n_vocab * F, &err);
@@ -148,7 +149,7 @@ void GpuContext::set_input(const float* d_x, int64_t n, int64_t k) {
 }
 
 gpu::ActRows GpuContext::act() const {
-    return {s_->act_q.as<int8_t>(), s_->act_scale.as<float>(), s_->act_f.as<float>()};
+    return {s_->act_q.as<int8_t>(), s_->act_scale.as<float>(), s_->act_f.as<float>(), s_->act_sum.as<float>()};
 }
 
 // The activations of the current input, quantized for `rule` (q/k/v and gate/up usually share one).

@@ -107,12 +107,13 @@ TEST_CASE("GPU matmul matches the exact product for every weight type", "[gpu][m
             CAPTURE(n);
             const auto x = normal_floats(static_cast<size_t>(n * cols), rng);
             gpu::DeviceBuffer dx = to_device(x);
-            gpu::DeviceBuffer q, scale, f;
+            gpu::DeviceBuffer q, scale, f, sum;
             std::string err;
             REQUIRE(q.allocate(static_cast<size_t>(n * cols), &err));
             REQUIRE(scale.allocate(static_cast<size_t>(n * cols / 32 + 1) * sizeof(float), &err));
+            REQUIRE(sum.allocate(static_cast<size_t>(n * cols / 32 + 1) * sizeof(float), &err));
             REQUIRE(f.allocate(static_cast<size_t>(n * cols) * sizeof(float), &err));
-            const gpu::ActRows act{q.as<int8_t>(), scale.as<float>(), f.as<float>()};
+            const gpu::ActRows act{q.as<int8_t>(), scale.as<float>(), f.as<float>(), sum.as<float>()};
             const int64_t ldy = rows + 3;  // the gaps must stay poisoned
             gpu::DeviceBuffer dy = to_device(std::vector<float>(static_cast<size_t>(n * ldy), std::numeric_limits<float>::quiet_NaN()));
             gpu::quantize_rows(*g_stream, rule, dx.as<float>(), n, cols, act);
@@ -204,11 +205,15 @@ TEST_CASE("fused GPU launches equal the separate kernels they replace", "[gpu][f
     std::mt19937 rng(17);
     std::string err;
     const int64_t cols = 768, n_max = 9;
+    std::vector<gpu::DeviceBuffer> sums;  // Q8_1's stored sums, one buffer per act_buffers call
+    sums.reserve(8);
     auto act_buffers = [&](gpu::DeviceBuffer& q, gpu::DeviceBuffer& scale, gpu::DeviceBuffer& f) {
         REQUIRE(q.allocate(static_cast<size_t>(n_max * cols), &err));
         REQUIRE(scale.allocate(static_cast<size_t>(n_max * cols / 32) * sizeof(float), &err));
         REQUIRE(f.allocate(static_cast<size_t>(n_max * cols) * sizeof(float), &err));
-        return gpu::ActRows{q.as<int8_t>(), scale.as<float>(), f.as<float>()};
+        sums.emplace_back();
+        REQUIRE(sums.back().allocate(static_cast<size_t>(n_max * cols / 32) * sizeof(float), &err));
+        return gpu::ActRows{q.as<int8_t>(), scale.as<float>(), f.as<float>(), sums.back().as<float>()};
     };
     auto close = [](const std::vector<float>& a, const std::vector<float>& b) {
         int bad = 0;
@@ -306,12 +311,14 @@ TEST_CASE("GPU activation quantizers are byte-identical to the host rules", "[gp
     for (gpu::ActRule rule : {gpu::ActRule::q8_0, gpu::ActRule::q8_1, gpu::ActRule::q8_K, gpu::ActRule::f16,
                               gpu::ActRule::bf16, gpu::ActRule::f32}) {
         CAPTURE(static_cast<int>(rule));
-        gpu::DeviceBuffer q, scale, f;
+        gpu::DeviceBuffer q, scale, f, sum;
         std::string err;
         REQUIRE(q.allocate(static_cast<size_t>(n * k), &err));
         REQUIRE(scale.allocate(static_cast<size_t>(n * k / 32) * sizeof(float), &err));
+        REQUIRE(sum.allocate(static_cast<size_t>(n * k / 32) * sizeof(float), &err));
         REQUIRE(f.allocate(static_cast<size_t>(n * k) * sizeof(float), &err));
-        gpu::quantize_rows(*g_stream, rule, dx.as<float>(), n, k, {q.as<int8_t>(), scale.as<float>(), f.as<float>()});
+        gpu::quantize_rows(*g_stream, rule, dx.as<float>(), n, k,
+                           {q.as<int8_t>(), scale.as<float>(), f.as<float>(), sum.as<float>()});
         if (gpu::is_float_rule(rule)) {
             const auto got = to_host<float>(f, static_cast<size_t>(n * k));
             int differ = 0;
@@ -321,14 +328,17 @@ TEST_CASE("GPU activation quantizers are byte-identical to the host rules", "[gp
         }
         const auto got_q = to_host<int8_t>(q, static_cast<size_t>(n * k));
         const auto got_d = to_host<float>(scale, static_cast<size_t>(n * k / 32));
+        const auto got_s = to_host<float>(sum, static_cast<size_t>(n * k / 32));
         const int blk = gpu::act_block(rule);
         int differ = 0;
         std::vector<int8_t> want(static_cast<size_t>(blk));
         std::vector<float> want_d(static_cast<size_t>(blk / 32));
+        float want_s = 0.0f;
         for (int64_t b = 0; b < n * k / blk; ++b) {
-            gpu::quantize_block(rule, x.data() + b * blk, want.data(), want_d.data());
+            gpu::quantize_block(rule, x.data() + b * blk, want.data(), want_d.data(), &want_s);
             differ += std::memcmp(want.data(), got_q.data() + b * blk, static_cast<size_t>(blk)) != 0;
             for (int g = 0; g < blk / 32; ++g) differ += got_d[static_cast<size_t>(b * blk / 32 + g)] != want_d[static_cast<size_t>(g)];
+            if (rule == gpu::ActRule::q8_1) differ += got_s[static_cast<size_t>(b)] != want_s;
         }
         CHECK(differ == 0);
     }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "kernels/common/iq_tables.h"
+#include "kernels/cpu/matmul.h"
 #include "kernels/gpu/act_quant.h"
 #include "kernels/common/group_decode.h"
 #include "kernels/ref/dequantize.h"
@@ -118,6 +119,41 @@ TEST_CASE("GPU group dot products equal the exact dot of decoded weights and act
     }
 }
 
+TEST_CASE("GPU Q4_1/Q5_1 dot products take the min term from Q8_1's stored sum, as the CPU path does", "[gpu][dot]") {
+    const groups::GridTables tables = groups::host_tables();
+    std::mt19937 rng(9);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    for (GgmlType t : {GgmlType::Q4_1, GgmlType::Q5_1}) {
+        CAPTURE(traits_of(t).name);
+        const int64_t k = 512;
+        const auto data = testing::random_rows(t, 1, k, rng);
+        std::vector<float> x(static_cast<size_t>(k));
+        for (auto& v : x) v = normal(rng) + 0.5f;  // a non-zero mean: the min term matters
+        // The CPU path's scalar kernel (held to llama.cpp's own dot products by oracle_kernel_goldens).
+        const cpu::WeightView w{t, data.data(), data.size(), 1, k};
+        std::vector<uint8_t> prepared(cpu::prepared_row_bytes(t, k, cpu::Isa::scalar));
+        cpu::prepare_activations(t, cpu::Isa::scalar, x.data(), 1, k, prepared.data());
+        float cpu_y = 0.0f;
+        cpu::matmul(w, prepared.data(), 1, &cpu_y, 1, cpu::Isa::scalar, 1);
+        std::vector<int8_t> q(static_cast<size_t>(k));
+        std::vector<float> da(static_cast<size_t>(k / 32)), s(static_cast<size_t>(k / 32));
+        for (int64_t b = 0; b < k / 32; ++b)
+            gpu::quantize_block(gpu::ActRule::q8_1, x.data() + 32 * b, q.data() + 32 * b, &da[static_cast<size_t>(b)],
+                                &s[static_cast<size_t>(b)]);
+        const Decoded dec = decode_all(t, data, tables);
+        double ours = 0.0, magnitude = 0.0;
+        for (int64_t g = 0; g < k / 32; ++g) {
+            int32_t act[8];
+            std::memcpy(act, q.data() + 32 * g, 32);
+            ours += groups::group_dot_min_sum(dec.groups[static_cast<size_t>(g)], act, da[static_cast<size_t>(g)],
+                                              s[static_cast<size_t>(g)]);
+            magnitude += std::fabs(groups::group_dot_min_sum(dec.groups[static_cast<size_t>(g)], act,
+                                                             da[static_cast<size_t>(g)], s[static_cast<size_t>(g)]));
+        }
+        CHECK(std::fabs(ours - cpu_y) <= 2e-6 * magnitude);
+    }
+}
+
 TEST_CASE("GPU activation quantizers are byte-identical to the reference quantizers", "[gpu][quantize]") {
     std::mt19937 rng(11);
     std::normal_distribution<float> normal(0.0f, 3.0f);
@@ -137,9 +173,11 @@ TEST_CASE("GPU activation quantizers are byte-identical to the reference quantiz
             const float d0 = gpu::quantize_q8_0(x.data() + 32 * b, q);
             CHECK(std::memcmp(q, r0[static_cast<size_t>(b)].qs, 32) == 0);
             CHECK(d0 == f16_to_f32(r0[static_cast<size_t>(b)].d));
-            const float d1 = gpu::quantize_q8_1(x.data() + 32 * b, q);
+            float s1 = 0.0f;
+            const float d1 = gpu::quantize_q8_1(x.data() + 32 * b, q, &s1);
             CHECK(std::memcmp(q, r1[static_cast<size_t>(b)].qs, 32) == 0);
             CHECK(d1 == f16_to_f32(r1[static_cast<size_t>(b)].d));
+            CHECK(s1 == f16_to_f32(r1[static_cast<size_t>(b)].s));
         }
         std::vector<block_q8_K> rk(2);
         ref::quantize_row_q8_K(x.data(), rk.data(), 512);
