@@ -588,4 +588,29 @@ bool visit_format(GgmlType type, F&& f) {
     }
 }
 
+// The weight types a GPU product reads as floats, not through the group decoders.
+template <GgmlType T>
+constexpr bool kFloatWeights = T == GgmlType::F32 || T == GgmlType::F16 || T == GgmlType::BF16;
+// The types whose min term comes from Q8_1's stored sum (group_dot_min_sum).
+template <GgmlType T>
+constexpr bool kMinTimesSum = T == GgmlType::Q4_1 || T == GgmlType::Q5_1;
+
+template <GgmlType T>
+GMG_HOST_DEVICE inline float load_float_weight(const uint8_t* row, int64_t i) {
+    if constexpr (T == GgmlType::F32) return reinterpret_cast<const float*>(row)[i];
+    else if constexpr (T == GgmlType::F16) return f16_to_f32(reinterpret_cast<const uint16_t*>(row)[i]);
+    else return bf16_to_f32(reinterpret_cast<const uint16_t*>(row)[i]);
+}
+
+// visit_format, plus the float weight types: every type with a GPU product.
+template <class F>
+bool visit_weight_type(GgmlType type, F&& f) {
+    switch (type) {
+        case GgmlType::F32: f(TypeTag<GgmlType::F32>{}); return true;
+        case GgmlType::F16: f(TypeTag<GgmlType::F16>{}); return true;
+        case GgmlType::BF16: f(TypeTag<GgmlType::BF16>{}); return true;
+        default: return visit_format(type, f);
+    }
+}
+
 }  // namespace gmg::groups

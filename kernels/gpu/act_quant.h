@@ -63,12 +63,14 @@ GMG_HOST_DEVICE inline float abs_max(const float* x, int n) {
     return amax;
 }
 
-// 32 values -> q; returns the scale the dot product uses (d as stored, i.e. f16-rounded).
-GMG_HOST_DEVICE inline float quantize_q8_0(const float* x, int8_t* q) {
+// 32 values -> q; returns the scale the dot product uses (d as stored, i.e.
+// f16-rounded), and d before that rounding in *d_f32 when asked.
+GMG_HOST_DEVICE inline float quantize_q8_0(const float* x, int8_t* q, float* d_f32 = nullptr) {
     const float amax = abs_max(x, 32);
     const float d = amax / 127.0f;
     const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
     for (int j = 0; j < 32; ++j) q[j] = static_cast<int8_t>(round_half_even(mul_rn(x[j], id)));
+    if (d_f32) *d_f32 = d;
     return f16_to_f32(f32_to_f16(d));
 }
 
@@ -76,10 +78,11 @@ GMG_HOST_DEVICE inline float quantize_q8_0(const float* x, int8_t* q) {
 // s = f16(d * sum(q)) with d before its f16 rounding: the Q4_1/Q5_1 min term is
 // min * s (group_dot_min_sum). *s_out receives s as a float.
 GMG_HOST_DEVICE inline float quantize_q8_1(const float* x, int8_t* q, float* s_out) {
-    const float d = quantize_q8_0(x, q);
+    float d_f32 = 0.0f;
+    const float d = quantize_q8_0(x, q, &d_f32);
     int sum = 0;
     for (int j = 0; j < 32; ++j) sum += q[j];
-    *s_out = f16_to_f32(f32_to_f16(abs_max(x, 32) / 127.0f * static_cast<float>(sum)));
+    *s_out = f16_to_f32(f32_to_f16(d_f32 * static_cast<float>(sum)));
     return d;
 }
 

@@ -57,29 +57,12 @@ void enqueue(Stream& s, Work w) {
     else w();
 }
 
-template <GgmlType T>
-float load_weight(const uint8_t* row, int64_t i) {
-    if constexpr (T == GgmlType::F32) return reinterpret_cast<const float*>(row)[i];
-    else if constexpr (T == GgmlType::F16) return f16_to_f32(reinterpret_cast<const uint16_t*>(row)[i]);
-    else return bf16_to_f32(reinterpret_cast<const uint16_t*>(row)[i]);
-}
-
-template <class F>
-bool visit_weight_type(GgmlType type, F&& f) {
-    switch (type) {
-        case GgmlType::F32: f(groups::TypeTag<GgmlType::F32>{}); return true;
-        case GgmlType::F16: f(groups::TypeTag<GgmlType::F16>{}); return true;
-        case GgmlType::BF16: f(groups::TypeTag<GgmlType::BF16>{}); return true;
-        default: return groups::visit_format(type, f);
-    }
-}
-
 // W[row] . act[c], as one warp of matmul.cu's row_dot computes it.
 template <GgmlType T>
 float row_dot(const uint8_t* wrow, int64_t k, const ActRows& a, int64_t c) {
     float acc = 0.0f;
-    if constexpr (T == GgmlType::F32 || T == GgmlType::F16 || T == GgmlType::BF16) {
-        for (int64_t i = 0; i < k; ++i) acc += load_weight<T>(wrow, i) * a.d_f[c * k + i];
+    if constexpr (groups::kFloatWeights<T>) {
+        for (int64_t i = 0; i < k; ++i) acc += groups::load_float_weight<T>(wrow, i) * a.d_f[c * k + i];
     } else {
         using F = groups::Format<T>;
         constexpr int kGroups = F::kElems / 32;
@@ -90,7 +73,7 @@ float row_dot(const uint8_t* wrow, int64_t k, const ActRows& a, int64_t c) {
             int32_t act[8];
             std::memcpy(act, a.d_q + c * k + 32 * gi, sizeof act);
             const int64_t at = c * n_groups + gi;
-            if constexpr (T == GgmlType::Q4_1 || T == GgmlType::Q5_1)
+            if constexpr (groups::kMinTimesSum<T>)
                 acc += groups::group_dot_min_sum(grp, act, a.d_scale[at], a.d_sum[at]);
             else
                 acc += groups::group_dot(grp, act, a.d_scale[at]);
@@ -101,7 +84,7 @@ float row_dot(const uint8_t* wrow, int64_t k, const ActRows& a, int64_t c) {
 
 float dot_row(const DeviceWeight& w, int64_t r, const ActRows& a, int64_t c) {
     float out = 0.0f;
-    visit_weight_type(w.type, [&](auto tag) {
+    groups::visit_weight_type(w.type, [&](auto tag) {
         out = row_dot<decltype(tag)::value>(static_cast<const uint8_t*>(w.d_data) + r * w.row_bytes, w.cols, a, c);
     });
     return out;
@@ -281,7 +264,7 @@ void quantize_rows(Stream& s, ActRule rule, const float* d_x, int64_t n, int64_t
 }
 
 bool has_matmul(GgmlType type) {
-    return visit_weight_type(type, [](auto) {});
+    return groups::visit_weight_type(type, [](auto) {});
 }
 
 void matmul(Stream& s, const DeviceWeight& w, const ActRows& act, int64_t n, float* d_y, int64_t ldy) {

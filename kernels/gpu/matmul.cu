@@ -39,25 +39,12 @@ __device__ inline void load_act(const int8_t* p, int32_t* act) {
     act[4] = hi.x, act[5] = hi.y, act[6] = hi.z, act[7] = hi.w;
 }
 
-template <GgmlType T>
-constexpr bool kFloatWeights = T == GgmlType::F32 || T == GgmlType::F16 || T == GgmlType::BF16;
-
-template <GgmlType T>
-__device__ inline float load_weight(const uint8_t* row, int64_t i) {
-    if constexpr (T == GgmlType::F32) return reinterpret_cast<const float*>(row)[i];
-    else if constexpr (T == GgmlType::F16) return f16_to_f32(reinterpret_cast<const uint16_t*>(row)[i]);
-    else return bf16_to_f32(reinterpret_cast<const uint16_t*>(row)[i]);
-}
-
 struct ActView {
     const int8_t* q;
     const float* scale;
     const float* f;
     const float* sum;  // Q8_1's stored sums (Q4_1/Q5_1)
 };
-
-template <GgmlType T>
-constexpr bool kMinTimesSum = T == GgmlType::Q4_1 || T == GgmlType::Q5_1;
 
 // acc[c] += this lane's share of W[row] . act[c0 + c] for c0 + c < n; the caller
 // sums acc over the warp.
@@ -67,7 +54,7 @@ __device__ inline void row_dot(const uint8_t* wrow, int64_t k, const ActView& a,
     const int lane = threadIdx.x % warpSize;
     if constexpr (kFloatWeights<T>) {
         for (int64_t i = lane; i < k; i += warpSize) {
-            const float wv = load_weight<T>(wrow, i);
+            const float wv = load_float_weight<T>(wrow, i);
 #pragma unroll
             for (int c = 0; c < NC; ++c)
                 if (c0 + c < n) acc[c] += wv * a.f[(c0 + c) * k + i];
@@ -145,17 +132,6 @@ __global__ void __launch_bounds__(kThreads) matmul_geglu_kernel(Target gate, con
     for (int c = 0; c < NC; ++c) {
         const float gv = warp_sum(g[c]), uv = warp_sum(u[c]);
         if (lane == 0 && c0 + c < n) gate.y[(c0 + c) * gate.ldy + row] = geglu_value(gv, uv);
-    }
-}
-
-// Calls f(TypeTag<type>{}) for every weight type with a GPU product.
-template <class F>
-bool visit_weight_type(GgmlType type, F&& f) {
-    switch (type) {
-        case GgmlType::F32: f(TypeTag<GgmlType::F32>{}); return true;
-        case GgmlType::F16: f(TypeTag<GgmlType::F16>{}); return true;
-        case GgmlType::BF16: f(TypeTag<GgmlType::BF16>{}); return true;
-        default: return visit_format(type, f);
     }
 }
 

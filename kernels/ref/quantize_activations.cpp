@@ -32,14 +32,20 @@ void quantize_row_q8_0(const float* x, block_q8_0* y, int64_t n) {
     }
 }
 
+namespace {
+// One block by the x86 rule; returns d before its f16 rounding (Q8_1's sum needs it).
+float quantize_block_q8_0_x86(const float* x, block_q8_0* y) {
+    const float amax = block_amax(x, QK8_0);
+    const float d = amax / 127.0f;
+    const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+    y->d = f32_to_f16(d);
+    for (int j = 0; j < QK8_0; ++j) y->qs[j] = static_cast<int8_t>(std::nearbyint(x[j] * id));
+    return d;
+}
+}  // namespace
+
 void quantize_row_q8_0_x86(const float* x, block_q8_0* y, int64_t n) {
-    for (int64_t b = 0; b < n / QK8_0; ++b, x += QK8_0) {
-        const float amax = block_amax(x, QK8_0);
-        const float d = amax / 127.0f;
-        const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
-        y[b].d = f32_to_f16(d);
-        for (int j = 0; j < QK8_0; ++j) y[b].qs[j] = static_cast<int8_t>(std::nearbyint(x[j] * id));
-    }
+    for (int64_t b = 0; b < n / QK8_0; ++b, x += QK8_0) quantize_block_q8_0_x86(x, &y[b]);
 }
 
 void quantize_row_q8_1(const float* x, block_q8_1* y, int64_t n) {
@@ -61,12 +67,12 @@ void quantize_row_q8_1_x86(const float* x, block_q8_1* y, int64_t n) {
     static_assert(QK8_0 == QK8_1);
     for (int64_t b = 0; b < n / QK8_1; ++b, x += QK8_1) {
         block_q8_0 q8;  // the same d and q as the x86 Q8_0 rule
-        quantize_row_q8_0_x86(x, &q8, QK8_1);
+        const float d = quantize_block_q8_0_x86(x, &q8);
         int sum = 0;
         for (int j = 0; j < QK8_1; ++j) sum += q8.qs[j];
         std::memcpy(y[b].qs, q8.qs, sizeof q8.qs);
         y[b].d = q8.d;
-        y[b].s = f32_to_f16(block_amax(x, QK8_1) / 127.0f * static_cast<float>(sum));  // d before its f16 rounding
+        y[b].s = f32_to_f16(d * static_cast<float>(sum));  // d before its f16 rounding
     }
 }
 
