@@ -14,10 +14,17 @@ namespace gmg::cpu {
 using DotTileFn = void (*)(int64_t k, const uint8_t* w, size_t w_stride, int64_t n_rows, const uint8_t* a,
                            size_t a_stride, int64_t n_cols, float* y, int64_t ldy);
 using DotF32Fn = float (*)(const float* x, const float* y, int64_t n);
-using DotF16Fn = float (*)(const float* x, const uint16_t* y, int64_t n);        // x . f16 y
 // Activations -> vec_dot_type blocks, byte-identical to the reference quantizer.
 using QuantizeFn = void (*)(const float* x, uint8_t* out, int64_t n);
-using AxpyF16Fn = void (*)(float a, const uint16_t* x, float* y, int64_t n);     // y += a * f16 x
+// Attention over f16 cache rows for nq query heads (q: nq rows of d floats):
+// s[h * ls + j] = q_h . k_j, and out[h * d + i] += sum_j p[h * lp + j] * v_j[i]
+// (j ascending), with rows k_j = k + j * k_stride, v_j = v + j * v_stride.
+using ScoresF16Fn = void (*)(const float* q, int64_t nq, int64_t d, const uint16_t* k, int64_t k_stride, int64_t nk,
+                             float* s, int64_t ls);
+using MixF16Fn = void (*)(const float* p, int64_t lp, int64_t nq, const uint16_t* v, int64_t v_stride, int64_t nv,
+                          float* out, int64_t d);
+// y[i] = gelu(gate[i]) * up[i] through the f16 GELU table (kernels/cpu/geglu.h).
+using GegluFn = void (*)(const uint16_t* table, const float* gate, const float* up, float* y, int64_t n);
 
 inline constexpr int kMaxTypeId = 64;
 
@@ -53,8 +60,9 @@ struct KernelSet {
     QuantizeFn quantize[kMaxTypeId] = {};  // by activation type id; null: the reference quantizer
     RepackFn repack[kMaxTypeId] = {};    // by weight type id; null: no repacked GEMM for it
     RepackedTileFn repacked_tile[kMaxTypeId] = {};  // by weight type id, with repack
-    DotF16Fn dot_f16 = nullptr;       // attention over the f16 KV cache
-    AxpyF16Fn axpy_f16 = nullptr;
+    ScoresF16Fn scores_f16 = nullptr;  // attention over the f16 KV cache; null: attention.cpp's scalar loops
+    MixF16Fn mix_f16 = nullptr;
+    GegluFn geglu = nullptr;           // null: geglu.cpp's scalar loop
     DotTileFn get(GgmlType t) const {
         const auto id = static_cast<uint32_t>(t);
         return id < kMaxTypeId ? tile[id] : nullptr;

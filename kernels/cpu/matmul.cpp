@@ -123,17 +123,8 @@ void matmul_rows(const WeightView& w, const uint8_t* prepared, int64_t n, float*
 }
 
 void matmul(const WeightView& w, const uint8_t* prepared, int64_t n, float* y, int64_t ldy, Isa isa, int n_threads) {
-    const int64_t min_rows_per_thread = 32;
-    const int threads = static_cast<int>(std::clamp<int64_t>(w.rows / min_rows_per_thread, 1, std::max(1, n_threads)));
-    if (threads == 1) return matmul_rows(w, prepared, n, y, ldy, 0, w.rows, isa);
-    // About eight chunks per thread, handed out as threads free up: a core slowed
-    // by a neighbour (shared machines) no longer holds the others at the barrier.
-    // Chunks are whole multiples of 8 rows so threads never write the same cache line.
-    const int64_t chunk = std::max<int64_t>(8, (w.rows / (8 * threads) + 7) / 8 * 8);
-    const int64_t n_chunks = (w.rows + chunk - 1) / chunk;
-#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
-    for (int64_t i = 0; i < n_chunks; ++i)
-        matmul_rows(w, prepared, n, y, ldy, i * chunk, std::min(w.rows, (i + 1) * chunk), isa);
+    const MatmulJob job{&w, nullptr, prepared, nullptr, n, y, ldy};
+    matmul_batch({&job, 1}, isa, n_threads);
 }
 
 namespace {
@@ -196,22 +187,68 @@ void q8_0_block_sums(const uint8_t* prepared, int64_t n, int64_t k, int32_t* sum
 
 void matmul_repacked(const RepackedWeights& w, const uint8_t* prepared, const int32_t* block_sums, int64_t n, float* y,
                      int64_t ldy, Isa isa, int n_threads) {
-    const RepackedTileFn tile = repacked_tile_for(w.source, isa);
-    const size_t a_stride = prepared_row_bytes(w.source, w.cols, isa);
-    std::vector<int32_t> own_sums;
-    if (!block_sums && vec_dot_type(w.source) == GgmlType::Q8_0) {
-        own_sums.resize(static_cast<size_t>(n * (w.cols / QK8_0)));
-        q8_0_block_sums(prepared, n, w.cols, own_sums.data());
-        block_sums = own_sums.data();
+    const MatmulJob job{nullptr, &w, prepared, block_sums, n, y, ldy};
+    matmul_batch({&job, 1}, isa, n_threads);
+}
+
+namespace {
+
+// A slice of one job's output rows (direct kernels) or row groups (repacked).
+struct Chunk {
+    int32_t job;
+    int64_t begin, end;
+};
+
+// The slices of one job, about eight per thread so that threads that free up
+// early take the next (a core slowed by a neighbour on a shared machine then no
+// longer holds the others at the barrier). Direct slices are whole multiples of
+// 8 rows so that threads never write the same cache line; repacked ones whole groups.
+void add_chunks(const MatmulJob& job, int32_t index, int n_threads, std::vector<Chunk>* out) {
+    const int64_t units = job.repacked ? (job.repacked->rows + kRepackRows - 1) / kRepackRows : job.w->rows;
+    const int64_t min_units = job.repacked ? 2 : 32;  // below this per thread, fewer threads pay
+    const int64_t threads = std::clamp<int64_t>(units / min_units, 1, std::max(1, n_threads));
+    int64_t chunk = units;
+    if (threads > 1)
+        chunk = job.repacked ? std::max<int64_t>(1, units / (8 * threads))
+                             : std::max<int64_t>(8, (units / (8 * threads) + 7) / 8 * 8);
+    for (int64_t b = 0; b < units; b += chunk) out->push_back({index, b, std::min(units, b + chunk)});
+}
+
+}  // namespace
+
+void matmul_batch(std::span<const MatmulJob> jobs, Isa isa, int n_threads) {
+    // Q8_0-paired repacked GEMMs need each activation block's sum; computed once here where not given.
+    std::vector<std::vector<int32_t>> own_sums(jobs.size());
+    std::vector<const int32_t*> sums(jobs.size());
+    std::vector<Chunk> chunks;
+    for (size_t j = 0; j < jobs.size(); ++j) {
+        const MatmulJob& job = jobs[j];
+        sums[j] = job.block_sums;
+        if (job.repacked && !job.block_sums && vec_dot_type(job.repacked->source) == GgmlType::Q8_0) {
+            own_sums[j].resize(static_cast<size_t>(job.n * (job.repacked->cols / QK8_0)));
+            q8_0_block_sums(job.prepared, job.n, job.repacked->cols, own_sums[j].data());
+            sums[j] = own_sums[j].data();
+        }
+        add_chunks(job, static_cast<int32_t>(j), n_threads, &chunks);
     }
-    const int64_t groups = (w.rows + kRepackRows - 1) / kRepackRows;
-    const int threads = static_cast<int>(std::clamp<int64_t>(groups / 2, 1, std::max(1, n_threads)));
-    const int64_t chunk = std::max<int64_t>(1, groups / (8 * threads));
-    const int64_t n_chunks = (groups + chunk - 1) / chunk;
+    const auto run = [&](const Chunk& c) {
+        const MatmulJob& job = jobs[static_cast<size_t>(c.job)];
+        if (const RepackedWeights* r = job.repacked) {
+            repacked_tile_for(r->source, isa)(r->data.data(), r->rows, r->cols, c.begin, c.end, job.prepared,
+                                              prepared_row_bytes(r->source, r->cols, isa), sums[static_cast<size_t>(c.job)],
+                                              job.n, job.y, job.ldy);
+        } else {
+            matmul_rows(*job.w, job.prepared, job.n, job.y, job.ldy, c.begin, c.end, isa);
+        }
+    };
+    const auto n_chunks = static_cast<int64_t>(chunks.size());
+    if (n_chunks == 1 || n_threads <= 1) {
+        for (const Chunk& c : chunks) run(c);
+        return;
+    }
+    const int threads = static_cast<int>(std::min<int64_t>(n_threads, n_chunks));
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
-    for (int64_t i = 0; i < n_chunks; ++i)
-        tile(w.data.data(), w.rows, w.cols, i * chunk, std::min(groups, (i + 1) * chunk), prepared, a_stride, block_sums, n,
-             y, ldy);
+    for (int64_t i = 0; i < n_chunks; ++i) run(chunks[static_cast<size_t>(i)]);
 }
 
 }  // namespace gmg::cpu

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <vector>
 
 #include "kernels/common/ggml_type.h"
@@ -78,5 +79,21 @@ void q8_0_block_sums(const uint8_t* prepared, int64_t n, int64_t k, int32_t* sum
 // with Q8_0 (computed here when null), ignored otherwise.
 void matmul_repacked(const RepackedWeights& w, const uint8_t* prepared, const int32_t* block_sums, int64_t n, float* y,
                      int64_t ldy, Isa isa, int n_threads);
+
+// One product of a batch: y[c * ldy + r] = W[r] . act[c] for c < n, through
+// the direct kernels (w) or a repacked copy (repacked, with block_sums as in
+// matmul_repacked); activations prepared for the weight's type.
+struct MatmulJob {
+    const WeightView* w = nullptr;
+    const RepackedWeights* repacked = nullptr;
+    const uint8_t* prepared = nullptr;
+    const int32_t* block_sums = nullptr;
+    int64_t n = 0;
+    float* y = nullptr;
+    int64_t ldy = 0;
+};
+// Independent products (q, k and v of one input, say) in one parallel region:
+// their row slices share the threads and one barrier instead of one each.
+void matmul_batch(std::span<const MatmulJob> jobs, Isa isa, int n_threads);
 
 }  // namespace gmg::cpu

@@ -9,6 +9,7 @@
 
 #include "kernels/common/half.h"
 #include "kernels/cpu/attention.h"
+#include "kernels/cpu/geglu.h"
 #include "kernels/ref/dequantize.h"
 #include "lib/runtime/reference_ops.h"
 
@@ -152,6 +153,12 @@ Status Gemma3Context::decode(std::span<const TokenId> tokens, bool all_logits, s
     return Status::success();
 }
 
+template <class F>
+void Gemma3Context::per_token(int64_t n, F&& f) const {
+#pragma omp parallel for num_threads(n_threads_) schedule(static) if (n > 1)
+    for (int64_t t = 0; t < n; ++t) f(t);
+}
+
 void Gemma3Context::forward_batch(const TokenId* tokens, int64_t n, bool all_logits, float* logits) {
     const Gemma3Config& c = cfg_;
     const int64_t E = c.n_embd, Q = c.q_dim(), KV = c.kv_dim(), D = c.head_dim, F = c.n_ff;
@@ -165,12 +172,10 @@ void Gemma3Context::forward_batch(const TokenId* tokens, int64_t n, bool all_log
         const float base = global ? c.rope_base_global : c.rope_base_local;
         const float freq_scale = global ? c.rope_freq_scale_global : 1.0f;
 
-        for (int64_t t = 0; t < n; ++t) ops::rms_norm(x_.data() + t * E, L.attn_norm.data(), h_.data() + t * E, E, c.rms_eps);
+        per_token(n, [&](int64_t t) { ops::rms_norm(&x_[t * E], L.attn_norm.data(), &h_[t * E], E, c.rms_eps); });
         set_input(h_.data(), n, E);
-        project(L.wq, q_.data());
-        project(L.wk, k_.data());
-        project(L.wv, v_.data());
-        for (int64_t t = 0; t < n; ++t) {
+        project_all({{&L.wq, q_.data()}, {&L.wk, k_.data()}, {&L.wv, v_.data()}});
+        per_token(n, [&](int64_t t) {
             for (int64_t hd = 0; hd < c.n_head; ++hd) {
                 float* qh = q_.data() + t * Q + hd * D;
                 ops::rms_norm(qh, L.q_norm.data(), qh, D, c.rms_eps);
@@ -188,16 +193,18 @@ void Gemma3Context::forward_batch(const TokenId* tokens, int64_t n, bool all_log
                 kc[i] = f32_to_f16(k_[static_cast<size_t>(t * KV + i)]);
                 vc[i] = f32_to_f16(v_[static_cast<size_t>(t * KV + i)]);
             }
-        }
+        });
         attention(il, n, pos0);
         set_input(attn_.data(), n, Q);
         project(L.wo, proj_.data());
         add_post_normed(L.post_attn_norm, n);
-        for (int64_t t = 0; t < n; ++t) ops::rms_norm(x_.data() + t * E, L.ffn_norm.data(), h_.data() + t * E, E, c.rms_eps);
+        per_token(n, [&](int64_t t) { ops::rms_norm(&x_[t * E], L.ffn_norm.data(), &h_[t * E], E, c.rms_eps); });
         set_input(h_.data(), n, E);
-        project(L.gate, gate_.data());
-        project(L.up, up_.data());
-        for (int64_t t = 0; t < n; ++t) ops::geglu(gate_.data() + t * F, up_.data() + t * F, gate_.data() + t * F, F);
+        project_all({{&L.gate, gate_.data()}, {&L.up, up_.data()}});
+        per_token(n, [&](int64_t t) {
+            if (reference_) ops::geglu(&gate_[t * F], &up_[t * F], &gate_[t * F], F);
+            else cpu::geglu(&gate_[t * F], &up_[t * F], &gate_[t * F], F, isa_);
+        });
         set_input(gate_.data(), n, F);
         project(L.down, proj_.data());
         add_post_normed(L.post_ffw_norm, n);
@@ -222,27 +229,39 @@ void Gemma3Context::set_input(const float* x, int64_t n, int64_t k) {
     if (!reference_) input_.reset(x, n, k, isa_, n_threads_);
 }
 
-void Gemma3Context::project(const Weight& w, float* y) {
-    if (reference_) return reference_matmul(w, input_x_, input_n_, y, n_threads_);
-    // Prompts take the repacked GEMM where there is one; below ~16 columns the
-    // direct kernels read less and win, except for the types whose repacked copy
-    // is no larger (BF16, Q8_0), which decode reads too.
-    if (model_.prompt_repack() && (input_n_ >= kRepackMinColumns || cpu::repacked_for_decode(w.view.type)))
+// Prompts take the repacked GEMM where there is one; below ~16 columns the
+// direct kernels read less and win, except for the types whose repacked copy
+// is no larger (BF16, Q8_0), which decode reads too.
+cpu::MatmulJob Gemma3Context::job_for(const Weight& w, float* y) {
+    const GgmlType t = w.view.type;
+    if (model_.prompt_repack() && (input_n_ >= kRepackMinColumns || cpu::repacked_for_decode(t)))
         if (const cpu::RepackedWeights* r = w.repacked(isa_, n_threads_))
-            return cpu::matmul_repacked(*r, input_.get(w.view.type), input_.block_sums(w.view.type), input_n_, y,
-                                        w.view.rows, isa_, n_threads_);
-    cpu::matmul(w.view, input_.get(w.view.type), input_n_, y, w.view.rows, isa_, n_threads_);
+            return {nullptr, r, input_.get(t), input_.block_sums(t), input_n_, y, w.view.rows};
+    return {&w.view, nullptr, input_.get(t), nullptr, input_n_, y, w.view.rows};
+}
+
+void Gemma3Context::project(const Weight& w, float* y) { project_all({{&w, y}}); }
+
+void Gemma3Context::project_all(std::initializer_list<Projection> projections) {
+    if (reference_) {
+        for (const Projection& p : projections) reference_matmul(*p.w, input_x_, input_n_, p.y, n_threads_);
+        return;
+    }
+    std::vector<cpu::MatmulJob> jobs;
+    jobs.reserve(projections.size());
+    for (const Projection& p : projections) jobs.push_back(job_for(*p.w, p.y));
+    cpu::matmul_batch(jobs, isa_, n_threads_);
 }
 
 // Gemma's sandwich norm: x += rmsnorm(proj) * w, for each of n tokens.
 void Gemma3Context::add_post_normed(const std::vector<float>& w, int64_t n) {
     const int64_t E = cfg_.n_embd;
-    for (int64_t t = 0; t < n; ++t) {
-        float* xt = x_.data() + t * E;
-        float* pt = proj_.data() + t * E;
+    per_token(n, [&](int64_t t) {
+        float* xt = &x_[t * E];
+        float* pt = &proj_[t * E];
         ops::rms_norm(pt, w.data(), pt, E, cfg_.rms_eps);
         for (int64_t i = 0; i < E; ++i) xt[i] = pt[i] + xt[i];
-    }
+    });
 }
 
 // Causal attention (plus the sliding window on local layers) over the f16 cache,
@@ -251,21 +270,31 @@ void Gemma3Context::attention(int64_t il, int64_t n, int64_t pos0) {
     const Gemma3Config& c = cfg_;
     const int64_t Q = c.q_dim(), KV = c.kv_dim(), D = c.head_dim, group = c.n_head / c.n_head_kv;
     const bool global = c.is_global(il);
+    // A work item is a token's query heads that share a KV head (each cached row
+    // is then read once for all of them), split further while there are fewer
+    // items than threads (one-token decode); per head the result is the same.
+    int64_t splits = 1;
+    while (n * c.n_head_kv * splits < n_threads_ && group % (2 * splits) == 0) splits *= 2;
+    const int64_t heads = group / splits, items = c.n_head_kv * splits;
 #pragma omp parallel num_threads(n_threads_)
     {
         std::vector<float> scratch;
 #pragma omp for schedule(dynamic, 1) collapse(2)
         for (int64_t t = 0; t < n; ++t) {
-            for (int64_t hd = 0; hd < c.n_head; ++hd) {
+            for (int64_t item = 0; item < items; ++item) {
                 const int64_t p = pos0 + t;
                 const int64_t lo = global ? 0 : std::max<int64_t>(0, p - c.sliding_window + 1);
-                const int64_t kvh = hd / group;
-                scratch.resize(static_cast<size_t>(p - lo + 1));
+                const int64_t h0 = item * heads, kvh = h0 / group;
+                scratch.resize(static_cast<size_t>(heads * (p - lo + 1)));
                 const cpu::KvRows rows{cache_.k(il, 0) + kvh * D, cache_.v(il, 0) + kvh * D, cache_.capacity(il), KV};
-                const float* qh = q_.data() + t * Q + hd * D;
-                float* dst = attn_.data() + t * Q + hd * D;
-                if (reference_) reference_attend_head(qh, D, rows, lo, p, scratch.data(), dst);
-                else cpu::attend_head(qh, D, rows, lo, p, scratch.data(), dst, isa_);
+                const float* qh = q_.data() + t * Q + h0 * D;
+                float* dst = attn_.data() + t * Q + h0 * D;
+                if (reference_) {
+                    for (int64_t h = 0; h < heads; ++h)
+                        reference_attend_head(qh + h * D, D, rows, lo, p, scratch.data(), dst + h * D);
+                } else {
+                    cpu::attend_heads(qh, heads, D, rows, lo, p, scratch.data(), dst, isa_);
+                }
             }
         }
     }

@@ -2,6 +2,7 @@
 // buffers and the number of positions already evaluated. One thread at a time.
 #pragma once
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <span>
 #include <vector>
@@ -47,9 +48,19 @@ private:
     Gemma3Context(const Gemma3Model& m, const Options& o);
     void forward_batch(const TokenId* tokens, int64_t n, bool all_logits, float* logits);
     void attention(int64_t il, int64_t n, int64_t pos0);
+    // f(t) for each of n tokens, spread over the threads (the per-token steps are independent).
+    template <class F>
+    void per_token(int64_t n, F&& f) const;
     void add_post_normed(const std::vector<float>& norm, int64_t n);
     void set_input(const float* x, int64_t n, int64_t k);  // the rows the next project() calls read
     void project(const Weight& w, float* y);                  // y (n, w.rows) = input . w^T
+    // Several projections of the same input (q, k, v; gate, up) in one parallel region.
+    struct Projection {
+        const Weight* w;
+        float* y;
+    };
+    void project_all(std::initializer_list<Projection> projections);
+    cpu::MatmulJob job_for(const Weight& w, float* y);  // the fastest path for this input size
 
     const Gemma3Model& model_;
     const Gemma3Config& cfg_;

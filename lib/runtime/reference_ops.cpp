@@ -3,6 +3,7 @@
 #include <cmath>
 #include <vector>
 
+#include "kernels/common/gelu.h"
 #include "kernels/common/half.h"
 
 namespace gmg::ops {
@@ -29,34 +30,12 @@ void rope_neox(float* x, int64_t n_rot, int64_t pos, float base, float freq_scal
     }
 }
 
-float gelu_f32(float x) {
-    constexpr float kSqrt2OverPi = 0.79788456080286535587989211986876f;
-    constexpr float kCoefA = 0.044715f;
-    return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * x * (1.0f + kCoefA * x * x)));
-}
+float gelu_f32(float x) { return gelu_tanh(x); }
 
-namespace {
-
-// gelu of every f16 value, stored as f16: llama.cpp's ggml_table_gelu_f16.
-const std::vector<uint16_t>& gelu_table() {
-    static const std::vector<uint16_t> table = [] {
-        std::vector<uint16_t> t(1 << 16);
-        for (uint32_t i = 0; i < t.size(); ++i) t[i] = f32_to_f16(gelu_f32(f16_to_f32(static_cast<uint16_t>(i))));
-        return t;
-    }();
-    return table;
-}
-
-}  // namespace
-
+// The formula per element; the fast path (kernels/cpu/geglu.h) reads the same
+// values from a table.
 void geglu(const float* gate, const float* up, float* y, int64_t n) {
-    const std::vector<uint16_t>& table = gelu_table();
-    for (int64_t i = 0; i < n; ++i) {
-        const float g = gate[i];
-        if (g <= -10.0f) y[i] = 0.0f;
-        else if (g >= 10.0f) y[i] = g * up[i];
-        else y[i] = f16_to_f32(table[f32_to_f16(g)]) * up[i];
-    }
+    for (int64_t i = 0; i < n; ++i) y[i] = geglu_value(gate[i], up[i]);
 }
 
 float round_f16(float x) { return f16_to_f32(f32_to_f16(x)); }

@@ -14,7 +14,7 @@ void rms_norm(const float* x, const float* w, float* y, int64_t n, float eps);
 // from a running float product theta_k = pos * base^(-2k/n_rot), times freq_scale.
 void rope_neox(float* x, int64_t n_rot, int64_t pos, float base, float freq_scale);
 
-// y = gelu_tanh(gate) * up, with GELU read from the f16 table llama.cpp uses.
+// y = gelu_tanh(gate) * up, rounded like llama.cpp's f16 GELU table (kernels/common/gelu.h).
 void geglu(const float* gate, const float* up, float* y, int64_t n);
 float gelu_f32(float x);  // the exact tanh formula the table is built from
 

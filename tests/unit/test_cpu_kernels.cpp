@@ -14,10 +14,12 @@
 #include "kernels/common/block_formats.h"
 #include "kernels/common/half.h"
 #include "kernels/cpu/attention.h"
+#include "kernels/cpu/geglu.h"
 #include "kernels/cpu/matmul.h"
 #include "kernels/cpu/vec_dot_type.h"
 #include "kernels/ref/dequantize.h"
 #include "kernels/ref/quantize_activations.h"
+#include "lib/runtime/reference_ops.h"
 #include "tests/support/random_blocks.h"
 
 using gmg::GgmlType;
@@ -202,6 +204,115 @@ TEST_CASE("attention over f16 rows matches the double reference on every ISA", "
         std::vector<float> got(static_cast<size_t>(d));
         gmg::cpu::attend_head(q.data(), d, rows, lo, hi, scratch.data(), got.data(), isa);
         for (int64_t i = 0; i < d; ++i) CHECK(std::fabs(got[static_cast<size_t>(i)] - ref[static_cast<size_t>(i)]) <= 1e-4f);
+    }
+}
+
+TEST_CASE("grouped attention gives each head exactly its one-head result", "[kernels]") {
+    // attend_heads reads each cached row once for all the heads of a group; the
+    // per-head arithmetic must not change with the group size (or the ring's wrap).
+    std::mt19937 rng(13);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    for (int64_t d : {256, 72, 13}) {  // Gemma's head size, and sizes with vector and scalar tails
+        const int64_t cap = 41, stride = 3 * d;
+        std::vector<uint16_t> k(static_cast<size_t>(cap * stride)), v(k.size());
+        for (auto& h : k) h = gmg::f32_to_f16(normal(rng));
+        for (auto& h : v) h = gmg::f32_to_f16(normal(rng));
+        const gmg::cpu::KvRows rows{k.data() + d, v.data() + d, cap, stride};
+        for (int64_t nq : {1, 2, 3, 4, 5, 8}) {
+            std::vector<float> q(static_cast<size_t>(nq * d));
+            for (auto& f : q) f = 0.3f * normal(rng);
+            for (auto [lo, hi] : {std::pair<int64_t, int64_t>{0, 0}, {3, 40}, {30, 70}}) {  // one row; whole; wrapping
+                const auto n = static_cast<size_t>(hi - lo + 1);
+                for (Isa isa : isas_here()) {
+                    std::vector<float> group(static_cast<size_t>(nq * d), std::nanf("")), scratch(nq * n);
+                    gmg::cpu::attend_heads(q.data(), nq, d, rows, lo, hi, scratch.data(), group.data(), isa);
+                    for (int64_t h = 0; h < nq; ++h) {
+                        std::vector<float> one(static_cast<size_t>(d), std::nanf("")), s1(n);
+                        gmg::cpu::attend_head(q.data() + h * d, d, rows, lo, hi, s1.data(), one.data(), isa);
+                        INFO(gmg::cpu::isa_name(isa) << " d " << d << " nq " << nq << " head " << h << " rows " << lo << ".." << hi);
+                        CHECK(std::memcmp(one.data(), group.data() + h * d, one.size() * sizeof(float)) == 0);
+                    }
+                }
+            }
+        }
+    }
+}
+
+TEST_CASE("GeGLU kernels equal the formula bit for bit, bounds and rounding ties included", "[kernels]") {
+    std::mt19937 rng(17);
+    std::normal_distribution<float> normal(0.0f, 3.0f);
+    std::vector<float> gate, up;
+    for (int i = 0; i < 5000; ++i) gate.push_back(normal(rng));
+    // The bounds and their neighbours, signed zeros, f16 rounding ties, values
+    // that round to +-10 in f16 but are not, huge and tiny magnitudes.
+    for (float g : {-10.0f, 10.0f, std::nextafter(-10.0f, 0.0f), std::nextafter(10.0f, 0.0f), -10.001f, 10.001f, 0.0f,
+                    -0.0f, 1.0f + 1.0f / 2048, -1.0f - 3.0f / 2048, 9.998f, -9.998f, 1e-8f, -1e-8f, 7e4f, -7e4f, 1e30f})
+        gate.push_back(g);
+    for (size_t i = 0; i < gate.size(); ++i) up.push_back(normal(rng));
+    const auto n = static_cast<int64_t>(gate.size());  // not a multiple of 8: the scalar tail runs too
+    std::vector<float> want(gate.size());
+    gmg::ops::geglu(gate.data(), up.data(), want.data(), n);
+    for (Isa isa : isas_here()) {
+        std::vector<float> got(gate.size(), std::nanf(""));
+        gmg::cpu::geglu(gate.data(), up.data(), got.data(), n, isa);
+        int bad = 0;
+        for (size_t i = 0; i < gate.size(); ++i)
+            if (std::memcmp(&got[i], &want[i], sizeof(float)) != 0 && bad++ < 5)
+                FAIL_CHECK(gmg::cpu::isa_name(isa) << ": gate " << gate[i] << " up " << up[i] << ": " << got[i] << " vs "
+                                                   << want[i]);
+        CHECK(bad == 0);
+    }
+}
+
+TEST_CASE("a batch of products equals the products run one by one", "[kernels]") {
+    // matmul_batch shares one parallel region between independent products
+    // (direct and repacked); each output must be what one thread alone computes.
+    std::mt19937 rng(19);
+    const Isa isa = gmg::cpu::active_isa();
+    const int64_t k = 1152;
+    struct Case {
+        GgmlType t;
+        int64_t rows;
+        bool repacked;
+    };
+    const std::vector<Case> cases{{GgmlType::Q5_0, 1024, false}, {GgmlType::Q8_0, 256, true}, {GgmlType::Q4_K, 0, false},
+                                  {GgmlType::Q6_K, 23, false}, {GgmlType::IQ4_NL, 40, true}};
+    for (int64_t n : {1, 7}) {
+        const std::vector<float> x = random_activations(n, k, rng);
+        std::vector<std::vector<uint8_t>> wdata, act;
+        std::vector<gmg::cpu::WeightView> views;
+        std::vector<gmg::cpu::RepackedWeights> packed(cases.size());
+        std::vector<std::vector<float>> alone, together;
+        for (const Case& c : cases) {
+            const GgmlType t = c.t;
+            const int64_t kk = t == GgmlType::Q4_K || t == GgmlType::Q6_K ? 1024 : k;  // 256-element super-blocks
+            const std::vector<float> xk = kk == k ? x : random_activations(n, kk, rng);
+            const int64_t rows = c.rows ? c.rows : 300;
+            wdata.push_back(random_rows(t, rows, kk, rng));
+            views.push_back({t, wdata.back().data(), static_cast<size_t>(*gmg::row_bytes(t, kk)), rows, kk});
+            act.emplace_back(gmg::cpu::prepared_row_bytes(t, kk, isa) * static_cast<size_t>(n));
+            gmg::cpu::prepare_activations(t, isa, xk.data(), n, kk, act.back().data());
+            alone.emplace_back(static_cast<size_t>(n * rows), std::nanf(""));
+            together.emplace_back(static_cast<size_t>(n * rows), std::nanf(""));
+        }
+        std::vector<gmg::cpu::MatmulJob> jobs;
+        for (size_t i = 0; i < cases.size(); ++i) {
+            const gmg::cpu::WeightView& w = views[i];
+            const bool use_repacked = cases[i].repacked && gmg::cpu::repack(w, isa, 2, &packed[i]);
+            if (use_repacked) {
+                gmg::cpu::matmul_repacked(packed[i], act[i].data(), nullptr, n, alone[i].data(), w.rows, isa, 1);
+                jobs.push_back({nullptr, &packed[i], act[i].data(), nullptr, n, together[i].data(), w.rows});
+            } else {
+                gmg::cpu::matmul_rows(w, act[i].data(), n, alone[i].data(), w.rows, 0, w.rows, isa);
+                jobs.push_back({&w, nullptr, act[i].data(), nullptr, n, together[i].data(), w.rows});
+            }
+        }
+        gmg::cpu::matmul_batch(jobs, isa, 3);
+        for (size_t i = 0; i < cases.size(); ++i) {
+            INFO(gmg::traits_of(cases[i].t).name << " n " << n);
+            CHECK(std::memcmp(alone[i].data(), together[i].data(), alone[i].size() * sizeof(float)) == 0);
+            CHECK_FALSE(std::isnan(together[i].back()));
+        }
     }
 }
 
