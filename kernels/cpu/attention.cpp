@@ -64,7 +64,7 @@ void attend_heads(const float* q, int64_t nq, int64_t d, const KvRows& kv, int64
     for (int64_t h = 0; h < nq; ++h) {
         float* s = scores + h * n;
         float max = -INFINITY;
-        for (int64_t j = 0; j < n; ++j) max = std::fmax(max, s[j]);
+        for (int64_t j = 0; j < n; ++j) max = s[j] > max ? s[j] : max;  // std::fmax without the call (it too skips NaNs)
         double sum = 0.0;
         for (int64_t j = 0; j < n; ++j) {
             s[j] = std::exp(s[j] - max);

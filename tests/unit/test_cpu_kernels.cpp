@@ -329,6 +329,24 @@ TEST_CASE("SIMD activation quantizers are byte-identical to the reference", "[ke
     for (int64_t i = 0; i < k; i += 7) dup[static_cast<size_t>(i)] = -3.0f;  // max magnitude, both signs
     for (int64_t i = 3; i < k; i += 11) dup[static_cast<size_t>(i)] = 3.0f;
     rows.push_back(dup);
+    std::vector<float> odd(static_cast<size_t>(k));  // bf16 rounding: ties, denormals, infinities, NaNs
+    const uint32_t specials[] = {0x3f808000u, 0x3f818000u, 0x3f80ffffu, 0x00000001u, 0x80018000u, 0x7f7fffffu,
+                                 0x7f800000u, 0xff800000u, 0x7fc00001u, 0xff800001u, 0x7f800001u, 0x80000000u};
+    for (int64_t i = 0; i < k; ++i) {
+        const uint32_t bits = i % 3 ? static_cast<uint32_t>(rng()) : specials[(i / 3) % std::size(specials)];
+        std::memcpy(&odd[static_cast<size_t>(i)], &bits, 4);
+    }
+    for (Isa isa : isas_here()) {
+        if (gmg::cpu::prepared_type(GgmlType::BF16, isa) != GgmlType::BF16) continue;  // no BF16 kernel: f32 rows
+        std::vector<uint8_t> got(static_cast<size_t>(2 * k)), want(got.size());
+        gmg::cpu::prepare_activations(GgmlType::BF16, isa, odd.data(), 1, k - 5, got.data());  // odd length: tail too
+        for (int64_t i = 0; i < k - 5; ++i) {
+            const uint16_t h = gmg::f32_to_bf16(odd[static_cast<size_t>(i)]);
+            std::memcpy(want.data() + 2 * i, &h, 2);
+        }
+        INFO("BF16 " << gmg::cpu::isa_name(isa));
+        CHECK(std::memcmp(got.data(), want.data(), static_cast<size_t>(2 * (k - 5))) == 0);
+    }
     for (Isa isa : isas_here()) {
         for (const auto& x : rows) {
             for (GgmlType w : {GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q4_1}) {
