@@ -199,17 +199,19 @@ struct Chunk {
     int64_t begin, end;
 };
 
-// The slices of one job, 8-16 per thread so that threads that free up
-// early take the next (a core slowed by a neighbour on a shared machine then no
-// longer holds the others at the barrier). Direct slices are whole multiples of
-// 8 rows so that threads never write the same cache line; repacked ones whole groups.
+// The slices of one job, 8 per thread (16 for prompt GEMMs) so that threads that
+// free up early take the next (a core slowed by a neighbour on a shared machine
+// then no longer holds the others at the barrier); decode keeps longer slices,
+// whose contiguous streams the hardware prefetchers follow better. Direct slices
+// are whole multiples of 8 rows so that threads never write the same cache line;
+// repacked ones whole groups.
 void add_chunks(const MatmulJob& job, int32_t index, int n_threads, std::vector<Chunk>* out) {
     const int64_t units = job.repacked ? (job.repacked->rows + kRepackRows - 1) / kRepackRows : job.w->rows;
     const int64_t min_units = job.repacked ? 2 : 32;  // below this per thread, fewer threads pay
     const int64_t threads = std::clamp<int64_t>(units / min_units, 1, std::max(1, n_threads));
     int64_t chunk = units;
     if (threads > 1)
-        chunk = job.repacked ? std::max<int64_t>(1, units / (16 * threads))
+        chunk = job.repacked ? std::max<int64_t>(1, units / ((job.n > 1 ? 16 : 8) * threads))
                              : std::max<int64_t>(8, (units / (8 * threads) + 7) / 8 * 8);
     for (int64_t b = 0; b < units; b += chunk) out->push_back({index, b, std::min(units, b + chunk)});
 }

@@ -190,7 +190,16 @@ void matmul_tensor(Stream& s, const DeviceWeight& w, const void* d_x, int64_t n,
 
 // Fused row steps for decode, where launches cost more than the work: h = rms_norm(x) * w
 // and h quantized by `rule` into act, in one launch ...
-bool fused_norm_fits(int64_t width, ActRule rule);  // the row fits in shared memory, whole blocks
+// The row a fused norm keeps in shared memory (with Q8_0-style rules, one scale
+// per 32 floats beside it) must fit in 40 KiB (< the 48 KiB every GPU gives a block).
+inline constexpr int64_t kMaxFusedRowBytes = 40 * 1024;
+inline size_t fused_row_bytes(int64_t width, ActRule rule) {
+    return static_cast<size_t>(act_block(rule) == 32 ? width + width / 32 : width) * sizeof(float);
+}
+// The row fits in shared memory and is whole blocks.
+inline bool fused_norm_fits(int64_t width, ActRule rule) {
+    return width % act_block(rule) == 0 && fused_row_bytes(width, rule) <= static_cast<size_t>(kMaxFusedRowBytes);
+}
 void rms_norm_quantize(Stream& s, const float* d_x, const float* d_w, float* d_h, int64_t n, int64_t width, float eps,
                        ActRule rule, const ActRows& act);
 // ... and the sandwich residual followed by the next norm: x += rms_norm(p) * w_post;
@@ -209,6 +218,18 @@ struct AttentionShape {
     int64_t capacity = 0;  // slots of this layer's cache ring (position p lives in slot p % capacity)
     int64_t window = 0;    // keys visible to a query, itself included; 0: all (a global layer)
 };
+inline constexpr int kMaxHeadDim = 512;  // the attention kernels keep a head row in shared memory
+// The shapes the attention kernels handle.
+inline bool attention_shape_supported(const AttentionShape& a) {
+    return a.head_dim > 0 && a.head_dim <= kMaxHeadDim && a.n_head_kv > 0 && a.n_head % a.n_head_kv == 0 &&
+           a.n_rot <= a.head_dim && a.n_rot % 2 == 0 && a.capacity > 0;
+}
+// False (and the stream failed) for any other shape.
+inline bool check_attention_shape(Stream& s, const AttentionShape& a) {
+    if (attention_shape_supported(a)) return true;
+    s.fail("attention: unsupported head shape (head_dim must be 1..512, n_head a multiple of n_head_kv)");
+    return false;
+}
 // Per token: QK-norm, NeoX RoPE and the attention scale on q (in place); QK-norm and
 // RoPE on k; k and v stored as f16 into the cache slots of their positions.
 void qk_norm_rope_store(Stream& s, const AttentionShape& a, float* d_q, const float* d_k, const float* d_v,

@@ -28,7 +28,6 @@ namespace {
 
 const char* const kNotBuilt =
     "this libgemmagguf was built without GPU support (configure with -DGMG_CUDA=ON or -DGMG_HIP=ON)";
-constexpr int64_t kMaxFusedRowBytes = 40 * 1024;  // as the device's shared-memory row (ops.cu)
 constexpr int kMaxTargets = 3;
 
 bool emulating() {
@@ -104,15 +103,6 @@ void quantize_row(ActRule rule, const float* x, int64_t k, int8_t* q, float* sca
     const int blk = act_block(rule);
     for (int64_t b = 0; b < k / blk; ++b)
         quantize_block(rule, x + b * blk, q + b * blk, scale + b * (blk / 32), sum ? sum + b * (blk / 32) : nullptr);
-}
-
-bool check_shape(Stream& s, const AttentionShape& a) {
-    if (a.head_dim <= 0 || a.head_dim > 512 || a.n_head_kv <= 0 || a.n_head % a.n_head_kv != 0 || a.n_rot > a.head_dim ||
-        a.n_rot % 2 != 0 || a.capacity <= 0) {
-        s.fail("attention: unsupported head shape (head_dim must be 1..512, n_head a multiple of n_head_kv)");
-        return false;
-    }
-    return true;
 }
 
 }  // namespace
@@ -323,11 +313,6 @@ void matmul_tensor(Stream& s, const DeviceWeight&, const void*, int64_t, float*,
     s.fail("matmul_tensor: the emulated device has no tensor-core path");
 }
 
-bool fused_norm_fits(int64_t width, ActRule rule) {
-    const int64_t floats = act_block(rule) == 32 ? width + width / 32 : width;
-    return width % act_block(rule) == 0 && floats * static_cast<int64_t>(sizeof(float)) <= kMaxFusedRowBytes;
-}
-
 void rms_norm_quantize(Stream& s, const float* d_x, const float* d_w, float* d_h, int64_t n, int64_t width, float eps,
                        ActRule rule, const ActRows& act) {
     if (n <= 0) return;
@@ -359,7 +344,7 @@ void softcap(Stream& s, float* d_x, int64_t count, float cap) {
 void qk_norm_rope_store(Stream& s, const AttentionShape& a, float* d_q, const float* d_k, const float* d_v,
                         const float* d_q_norm, const float* d_k_norm, float eps, float rope_base, float freq_scale,
                         float attn_scale, uint16_t* d_kcache, uint16_t* d_vcache, int64_t n, const int32_t* d_pos0) {
-    if (n <= 0 || !check_shape(s, a)) return;
+    if (n <= 0 || !check_attention_shape(s, a)) return;
     const float theta_scale = std::pow(rope_base, -2.0f / static_cast<float>(a.n_rot));
     enqueue(s, [=] {
         const int64_t D = a.head_dim, half = a.n_rot / 2;
@@ -398,7 +383,7 @@ void qk_norm_rope_store(Stream& s, const AttentionShape& a, float* d_q, const fl
 
 void attention(Stream& s, const AttentionShape& a, const float* d_q, const uint16_t* d_kcache,
                const uint16_t* d_vcache, float* d_out, int64_t n, const int32_t* d_pos0) {
-    if (n <= 0 || !check_shape(s, a)) return;
+    if (n <= 0 || !check_attention_shape(s, a)) return;
     enqueue(s, [=] {
         const int64_t D = a.head_dim, Q = a.n_head * D, KV = a.n_head_kv * D;
         std::vector<float> qv(static_cast<size_t>(D)), acc(static_cast<size_t>(D));

@@ -13,9 +13,7 @@ namespace {
 constexpr int kNormThreads = 256;
 constexpr int kAttnThreads = 128;
 constexpr int kAttnThreadsDecode = 512;
-constexpr int kMaxHeadDim = 512;
 constexpr int kMaxChunks = kMaxHeadDim / 32;  // head elements per lane at the narrowest warp
-constexpr int64_t kMaxFusedRowBytes = 40 * 1024;  // the row a fused norm keeps in shared memory (< 48 KiB)
 
 // The squares summed in double, as the CPU path and llama.cpp's CPU backend sum them:
 // a float sum differs in its last bits, enough to flip later int8 roundings.
@@ -72,10 +70,6 @@ __device__ inline void norm_quantize_row(const float* src, const float* w, float
     for (int64_t b = threadIdx.x; b < width / blk; b += blockDim.x)
         quantize_block(rule, row + row_slot(b * blk, pad), q + b * blk, qscale + b * (blk / 32),
                        qsum ? qsum + b * (blk / 32) : nullptr);
-}
-
-size_t fused_row_bytes(int64_t width, ActRule rule) {
-    return static_cast<size_t>(act_block(rule) == 32 ? width + width / 32 : width) * sizeof(float);
 }
 
 __global__ void rms_norm_quantize_kernel(const float* x, const float* w, float* h, int64_t width, float eps,
@@ -240,14 +234,6 @@ __global__ void __launch_bounds__(kAttnThreadsDecode) attention_kernel(Attention
     }
 }
 
-bool check_shape(Stream& s, const AttentionShape& a) {
-    if (a.head_dim <= 0 || a.head_dim > kMaxHeadDim || a.n_head_kv <= 0 || a.n_head % a.n_head_kv != 0 ||
-        a.n_rot > a.head_dim || a.n_rot % 2 != 0 || a.capacity <= 0) {
-        s.fail("attention: unsupported head shape (head_dim must be 1..512, n_head a multiple of n_head_kv)");
-        return false;
-    }
-    return true;
-}
 
 }  // namespace
 
@@ -261,10 +247,6 @@ void add_rms_norm(Stream& s, float* d_x, const float* d_p, const float* d_w, int
     if (n <= 0) return;
     add_rms_norm_kernel<<<static_cast<unsigned>(n), kNormThreads, 0, native(s)>>>(d_x, d_p, d_w, width, eps);
     check_launch(s, "add_rms_norm");
-}
-
-bool fused_norm_fits(int64_t width, ActRule rule) {
-    return width % act_block(rule) == 0 && fused_row_bytes(width, rule) <= static_cast<size_t>(kMaxFusedRowBytes);
 }
 
 void rms_norm_quantize(Stream& s, const float* d_x, const float* d_w, float* d_h, int64_t n, int64_t width, float eps,
@@ -302,7 +284,7 @@ void softcap(Stream& s, float* d_x, int64_t count, float cap) {
 void qk_norm_rope_store(Stream& s, const AttentionShape& a, float* d_q, const float* d_k, const float* d_v,
                         const float* d_q_norm, const float* d_k_norm, float eps, float rope_base, float freq_scale,
                         float attn_scale, uint16_t* d_kcache, uint16_t* d_vcache, int64_t n, const int32_t* d_pos0) {
-    if (n <= 0 || !check_shape(s, a)) return;
+    if (n <= 0 || !check_attention_shape(s, a)) return;
     // The same float expression as the CPU path (reference_ops.cpp rope_neox), on the host.
     const RopeArgs r{eps, std::pow(rope_base, -2.0f / static_cast<float>(a.n_rot)), freq_scale, attn_scale};
     const dim3 grid(static_cast<unsigned>(a.n_head + a.n_head_kv), static_cast<unsigned>(n));
@@ -313,7 +295,7 @@ void qk_norm_rope_store(Stream& s, const AttentionShape& a, float* d_q, const fl
 
 void attention(Stream& s, const AttentionShape& a, const float* d_q, const uint16_t* d_kcache,
                const uint16_t* d_vcache, float* d_out, int64_t n, const int32_t* d_pos0) {
-    if (n <= 0 || !check_shape(s, a)) return;
+    if (n <= 0 || !check_attention_shape(s, a)) return;
     // Few queries (decode): more warps per head, since there are only n_head blocks.
     const int threads = n <= 4 ? kAttnThreadsDecode : kAttnThreads;
     const int warps = threads / s.warp_size();
