@@ -15,16 +15,28 @@ struct KvRows {
     int64_t capacity = 0, stride = 0;
 };
 
-// For each of nq heads sharing these cached rows (q: nq rows of d floats, already
-// scaled; out: nq rows of d): out_h = softmax(q_h . K[lo..hi]) . V[lo..hi].
-// scratch holds nq * (hi - lo + 1) floats. A group is computed together so that
-// each cached row is read once for all its heads; the result per head does not
-// depend on nq.
-void attend_heads(const float* q, int64_t nq, int64_t d, const KvRows& kv, int64_t lo, int64_t hi, float* scratch,
-                  float* out, Isa isa);
+// The query heads of several consecutive tokens that share one KV head: head h
+// of token t at q + t * stride + h * d (its output at out + t * stride + h * d),
+// q already scaled; token t sees the cached positions [lo[t], hi[t]].
+struct QueryTile {
+    const float* q = nullptr;
+    float* out = nullptr;
+    int64_t tokens = 1, heads = 1, stride = 0;
+    const int64_t* lo = nullptr;
+    const int64_t* hi = nullptr;
+};
+
+// out_h = softmax(q_h . K[lo..hi]) . V[lo..hi] for every query of the tile. Each
+// cached row is read once for all of them (rows outside a token's range get
+// probability exactly 0, which adds nothing), so the result per head is the
+// same as computing it alone. The positions between the smallest lo and the
+// largest hi must all be in the cache.
+void attend_tile(const QueryTile& tile, int64_t d, const KvRows& kv, Isa isa);
+
+// nq heads of one token over [lo, hi] (q and out: nq rows of d floats).
+void attend_heads(const float* q, int64_t nq, int64_t d, const KvRows& kv, int64_t lo, int64_t hi, float* out, Isa isa);
 
 // One head: attend_heads with nq = 1.
-void attend_head(const float* q, int64_t d, const KvRows& kv, int64_t lo, int64_t hi, float* scratch, float* out,
-                 Isa isa);
+void attend_head(const float* q, int64_t d, const KvRows& kv, int64_t lo, int64_t hi, float* out, Isa isa);
 
 }  // namespace gmg::cpu

@@ -23,6 +23,7 @@ using ScoresF16Fn = void (*)(const float* q, int64_t nq, int64_t d, const uint16
                              float* s, int64_t ls);
 using MixF16Fn = void (*)(const float* p, int64_t lp, int64_t nq, const uint16_t* v, int64_t v_stride, int64_t nv,
                           float* out, int64_t d);
+using ScaleRoundF16Fn = void (*)(float* s, int64_t n, float scale);  // s[j] = f16(s[j] * scale) as float
 // y[i] = gelu(gate[i]) * up[i] through the f16 GELU table (kernels/cpu/geglu.h).
 using GegluFn = void (*)(const uint16_t* table, const float* gate, const float* up, float* y, int64_t n);
 
@@ -62,6 +63,7 @@ struct KernelSet {
     RepackedTileFn repacked_tile[kMaxTypeId] = {};  // by weight type id, with repack
     ScoresF16Fn scores_f16 = nullptr;  // attention over the f16 KV cache; null: attention.cpp's scalar loops
     MixF16Fn mix_f16 = nullptr;
+    ScaleRoundF16Fn scale_round_f16 = nullptr;
     GegluFn geglu = nullptr;           // null: geglu.cpp's scalar loop
     DotTileFn get(GgmlType t) const {
         const auto id = static_cast<uint32_t>(t);

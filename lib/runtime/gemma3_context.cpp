@@ -270,31 +270,37 @@ void Gemma3Context::attention(int64_t il, int64_t n, int64_t pos0) {
     const Gemma3Config& c = cfg_;
     const int64_t Q = c.q_dim(), KV = c.kv_dim(), D = c.head_dim, group = c.n_head / c.n_head_kv;
     const bool global = c.is_global(il);
-    // A work item is a token's query heads that share a KV head (each cached row
-    // is then read once for all of them), split further while there are fewer
-    // items than threads (one-token decode); per head the result is the same.
+    // A work item is a tile of up to kTileTokens tokens and the query heads that
+    // share a KV head: each cached row is read once for all of them. With fewer
+    // items than threads (one-token decode) the heads are split further. The
+    // tiles run from the last (largest range) to the first, so that the long
+    // ones do not end up last on one thread. Per head the result is the same.
+    constexpr int64_t kTileTokens = 4;
+    const int64_t tile = n >= 4 * kTileTokens * n_threads_ ? kTileTokens : 1;
+    const int64_t tiles = (n + tile - 1) / tile;
     int64_t splits = 1;
-    while (n * c.n_head_kv * splits < n_threads_ && group % (2 * splits) == 0) splits *= 2;
+    while (tiles * c.n_head_kv * splits < n_threads_ && group % (2 * splits) == 0) splits *= 2;
     const int64_t heads = group / splits, items = c.n_head_kv * splits;
-#pragma omp parallel num_threads(n_threads_)
-    {
-        std::vector<float> scratch;
-#pragma omp for schedule(dynamic, 1) collapse(2)
-        for (int64_t t = 0; t < n; ++t) {
-            for (int64_t item = 0; item < items; ++item) {
-                const int64_t p = pos0 + t;
-                const int64_t lo = global ? 0 : std::max<int64_t>(0, p - c.sliding_window + 1);
-                const int64_t h0 = item * heads, kvh = h0 / group;
-                scratch.resize(static_cast<size_t>(heads * (p - lo + 1)));
-                const cpu::KvRows rows{cache_.k(il, 0) + kvh * D, cache_.v(il, 0) + kvh * D, cache_.capacity(il), KV};
-                const float* qh = q_.data() + t * Q + h0 * D;
-                float* dst = attn_.data() + t * Q + h0 * D;
-                if (reference_) {
+    const auto visible_from = [&](int64_t p) { return global ? 0 : std::max<int64_t>(0, p - c.sliding_window + 1); };
+#pragma omp parallel for num_threads(n_threads_) schedule(dynamic, 1) collapse(2)
+    for (int64_t rt = 0; rt < tiles; ++rt) {
+        for (int64_t item = 0; item < items; ++item) {
+            const int64_t t0 = (tiles - 1 - rt) * tile, tn = std::min(tile, n - t0);
+            const int64_t h0 = item * heads, kvh = h0 / group;
+            const cpu::KvRows rows{cache_.k(il, 0) + kvh * D, cache_.v(il, 0) + kvh * D, cache_.capacity(il), KV};
+            int64_t lo[kTileTokens], hi[kTileTokens];
+            for (int64_t t = 0; t < tn; ++t) hi[t] = pos0 + t0 + t, lo[t] = visible_from(hi[t]);
+            const float* qh = q_.data() + t0 * Q + h0 * D;
+            float* dst = attn_.data() + t0 * Q + h0 * D;
+            if (reference_) {
+                std::vector<float> scratch;
+                for (int64_t t = 0; t < tn; ++t) {
+                    scratch.resize(static_cast<size_t>(hi[t] - lo[t] + 1));
                     for (int64_t h = 0; h < heads; ++h)
-                        reference_attend_head(qh + h * D, D, rows, lo, p, scratch.data(), dst + h * D);
-                } else {
-                    cpu::attend_heads(qh, heads, D, rows, lo, p, scratch.data(), dst, isa_);
+                        reference_attend_head(qh + t * Q + h * D, D, rows, lo[t], hi[t], scratch.data(), dst + t * Q + h * D);
                 }
+            } else {
+                cpu::attend_tile({qh, dst, tn, heads, Q, lo, hi}, D, rows, isa_);
             }
         }
     }

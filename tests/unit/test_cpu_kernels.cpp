@@ -180,8 +180,8 @@ TEST_CASE("attention over f16 rows matches the double reference on every ISA", "
     for (auto& f : q) f = 0.2f * normal(rng);
     const gmg::cpu::KvRows rows{k.data() + d, v.data() + d, cap, stride};  // the second head
     const int64_t lo = 30, hi = 60;  // wraps around the ring
-    std::vector<float> ref(static_cast<size_t>(d)), scratch(static_cast<size_t>(hi - lo + 1));
-    gmg::cpu::attend_head(q.data(), d, rows, lo, hi, scratch.data(), ref.data(), Isa::scalar);
+    std::vector<float> ref(static_cast<size_t>(d));
+    gmg::cpu::attend_head(q.data(), d, rows, lo, hi, ref.data(), Isa::scalar);
     // An independent double-precision evaluation of the same definition.
     std::vector<double> s(static_cast<size_t>(hi - lo + 1));
     double mx = -1e300;
@@ -202,7 +202,7 @@ TEST_CASE("attention over f16 rows matches the double reference on every ISA", "
     }
     for (Isa isa : isas_here()) {
         std::vector<float> got(static_cast<size_t>(d));
-        gmg::cpu::attend_head(q.data(), d, rows, lo, hi, scratch.data(), got.data(), isa);
+        gmg::cpu::attend_head(q.data(), d, rows, lo, hi, got.data(), isa);
         for (int64_t i = 0; i < d; ++i) CHECK(std::fabs(got[static_cast<size_t>(i)] - ref[static_cast<size_t>(i)]) <= 1e-4f);
     }
 }
@@ -222,17 +222,34 @@ TEST_CASE("grouped attention gives each head exactly its one-head result", "[ker
             std::vector<float> q(static_cast<size_t>(nq * d));
             for (auto& f : q) f = 0.3f * normal(rng);
             for (auto [lo, hi] : {std::pair<int64_t, int64_t>{0, 0}, {3, 40}, {30, 70}}) {  // one row; whole; wrapping
-                const auto n = static_cast<size_t>(hi - lo + 1);
                 for (Isa isa : isas_here()) {
-                    std::vector<float> group(static_cast<size_t>(nq * d), std::nanf("")), scratch(nq * n);
-                    gmg::cpu::attend_heads(q.data(), nq, d, rows, lo, hi, scratch.data(), group.data(), isa);
+                    std::vector<float> group(static_cast<size_t>(nq * d), std::nanf(""));
+                    gmg::cpu::attend_heads(q.data(), nq, d, rows, lo, hi, group.data(), isa);
                     for (int64_t h = 0; h < nq; ++h) {
-                        std::vector<float> one(static_cast<size_t>(d), std::nanf("")), s1(n);
-                        gmg::cpu::attend_head(q.data() + h * d, d, rows, lo, hi, s1.data(), one.data(), isa);
+                        std::vector<float> one(static_cast<size_t>(d), std::nanf(""));
+                        gmg::cpu::attend_head(q.data() + h * d, d, rows, lo, hi, one.data(), isa);
                         INFO(gmg::cpu::isa_name(isa) << " d " << d << " nq " << nq << " head " << h << " rows " << lo << ".." << hi);
                         CHECK(std::memcmp(one.data(), group.data() + h * d, one.size() * sizeof(float)) == 0);
                     }
                 }
+            }
+            // Several tokens at once, each with its own causal, sliding range (the
+            // tile reads the union, 20..52, and masks the rest): every head of every
+            // token as computed alone. Tokens are `tstride` floats apart.
+            const int64_t T = 4, tstride = nq * d + 5;
+            const int64_t lo[T] = {20, 20, 22, 21}, hi[T] = {49, 50, 52, 51};
+            std::vector<float> qt(static_cast<size_t>(T * tstride)), out(qt.size(), std::nanf(""));
+            for (auto& f : qt) f = 0.3f * normal(rng);
+            for (Isa isa : isas_here()) {
+                const gmg::cpu::QueryTile tile{qt.data(), out.data(), T, nq, tstride, lo, hi};
+                gmg::cpu::attend_tile(tile, d, rows, isa);
+                for (int64_t t = 0; t < T; ++t)
+                    for (int64_t h = 0; h < nq; ++h) {
+                        std::vector<float> one(static_cast<size_t>(d), std::nanf(""));
+                        gmg::cpu::attend_head(qt.data() + t * tstride + h * d, d, rows, lo[t], hi[t], one.data(), isa);
+                        INFO(gmg::cpu::isa_name(isa) << " d " << d << " nq " << nq << " token " << t << " head " << h);
+                        CHECK(std::memcmp(one.data(), out.data() + t * tstride + h * d, one.size() * sizeof(float)) == 0);
+                    }
             }
         }
     }
