@@ -66,8 +66,17 @@ std::vector<gmg::TokenId> tokens(int n, int64_t n_vocab, uint64_t seed) {
     return t;
 }
 
-double run_once(gmg::Gemma3Context& ctx, int n_prompt, int n_gen, int64_t n_vocab, uint64_t seed) {
+// Fills the first `depth` positions (untimed), as llama-bench's -d does.
+void fill_depth(gmg::Gemma3Context& ctx, int depth, int64_t n_vocab) {
     ctx.reset();
+    std::vector<float> logits;
+    if (depth > 0) check(ctx.decode(tokens(depth, n_vocab, 7), false, &logits));
+}
+
+// One timed test after `depth` cached positions: back to that depth (a rewind
+// when the sliding-window rings allow it, else a fresh fill), then the timed part.
+double run_once(gmg::Gemma3Context& ctx, int depth, int n_prompt, int n_gen, int64_t n_vocab, uint64_t seed) {
+    if (depth == 0 || !ctx.truncate(depth).ok()) fill_depth(ctx, depth, n_vocab);
     std::vector<float> logits;
     const auto t0 = std::chrono::steady_clock::now();
     if (n_prompt > 0) check(ctx.decode(tokens(n_prompt, n_vocab, seed), false, &logits));
@@ -122,7 +131,7 @@ std::string cpu_name() {
 
 int main(int argc, char** argv) {
     std::string path, output = "md";
-    int n_prompt = 512, n_gen = 128, threads = 0, reps = 5, n_batch = 512;
+    int n_prompt = 512, n_gen = 128, threads = 0, reps = 5, n_batch = 512, depth = 0;
     std::optional<gmg::cpu::Isa> isa;
     bool repack = true;
     int ngl = 0, main_gpu = 0;
@@ -135,6 +144,7 @@ int main(int argc, char** argv) {
         else if (a == "-t" || a == "--threads") threads = static_cast<int>(cli::parse_int(kTool, "-t", v()));
         else if (a == "-r" || a == "--repetitions") reps = static_cast<int>(cli::parse_int(kTool, "-r", v()));
         else if (a == "-b" || a == "--batch-size") n_batch = static_cast<int>(cli::parse_int(kTool, "-b", v()));
+        else if (a == "-d" || a == "--n-depth") depth = static_cast<int>(cli::parse_int(kTool, "-d", v()));
         else if (a == "-o" || a == "--output") output = v();
         else if (a == "--json") output = "json";
         else if (a == "--no-repack") repack = false;
@@ -145,7 +155,7 @@ int main(int argc, char** argv) {
             isa = gmg::cpu::isa_from_name(name);
             if (!isa) cli::die(kTool, fmt::format("--isa {}: not one of scalar, avx2, avx512, neon, neon_dotprod", name), 2);
         } else if (a == "-h" || a == "--help") {
-            std::puts("usage: gmg-bench -m FILE [-p 512] [-n 128] [-t THREADS] [-r REPS] [-b BATCH] [--isa scalar|avx2|avx512|neon|neon_dotprod]\n"
+            std::puts("usage: gmg-bench -m FILE [-p 512] [-n 128] [-d DEPTH] [-t THREADS] [-r REPS] [-b BATCH] [--isa scalar|avx2|avx512|neon|neon_dotprod]\n"
                       "                 [--no-repack] [-ngl N] [-mg N] [-o md|json] [--json]");
             return 0;
         } else cli::die(kTool, "unknown argument " + a, 2);
@@ -153,6 +163,7 @@ int main(int argc, char** argv) {
     if (path.empty()) cli::die(kTool, "usage: gmg-bench -m FILE [-p N] [-n N] [-t THREADS] [-r REPS] [--json]", 2);
     if (n_prompt < 0 || n_gen < 0 || (n_prompt == 0 && n_gen == 0)) cli::die(kTool, "-p and -n must be >= 0, not both 0", 2);
     if (reps < 1) cli::die(kTool, "-r must be at least 1", 2);
+    if (depth < 0) cli::die(kTool, "-d must not be negative", 2);
     if (threads < 0) cli::die(kTool, "-t must not be negative", 2);
     if (output != "md" && output != "json") cli::die(kTool, "-o must be md or json", 2);
     if (threads == 0) threads = omp_get_max_threads();
@@ -164,8 +175,10 @@ int main(int argc, char** argv) {
     mo.gpu_device = main_gpu;
     check(gmg::Gemma3Model::load(path, mo, &model));
     gmg::Gemma3Context::Options co;
-    co.n_ctx = std::max(std::max(n_prompt, n_gen), 1);
-    co.n_batch = std::max(1, std::min(n_batch, std::max(n_prompt, 1)));
+    co.n_ctx = depth + std::max(std::max(n_prompt, n_gen), 1);
+    if (co.n_ctx > model->config().n_ctx_train)
+        cli::die(kTool, fmt::format("-d + max(-p, -n) = {} exceeds the model's context of {}", co.n_ctx, model->config().n_ctx_train), 2);
+    co.n_batch = std::max(1, std::min(n_batch, std::max({n_prompt, depth, 1})));
     co.n_threads = threads;
     co.isa = isa;
     std::unique_ptr<gmg::Gemma3Context> ctx;
@@ -181,10 +194,12 @@ int main(int argc, char** argv) {
         if (p == 0 && n == 0) continue;
         Result r;
         r.test = p ? fmt::format("pp{}", p) : fmt::format("tg{}", n);
+        if (depth > 0) r.test += fmt::format(" @ d{}", depth);
         r.n_prompt = p;
         r.n_gen = n;
-        run_once(*ctx, p, n, V, 1);  // warm-up: page in the weights, size the buffers
-        for (int i = 0; i < reps; ++i) r.ns.push_back(run_once(*ctx, p, n, V, 1 + static_cast<uint64_t>(i)));
+        fill_depth(*ctx, depth, V);
+        run_once(*ctx, depth, p, n, V, 1);  // warm-up: page in the weights, size the buffers
+        for (int i = 0; i < reps; ++i) r.ns.push_back(run_once(*ctx, depth, p, n, V, 1 + static_cast<uint64_t>(i)));
         fmt::print(stderr, "{}: {} {:.2f} +/- {:.2f} t/s\n", kTool, r.test, r.avg_ts(), r.stddev_ts());
         results.push_back(r);
     }
@@ -226,13 +241,13 @@ int main(int argc, char** argv) {
             "    \"model_type\": \"gemma3 {}\",\n    \"model_size\": {},\n    \"model_n_params\": {},\n"
             "    \"n_batch\": {},\n    \"n_ubatch\": {},\n    \"n_threads\": {},\n    \"type_k\": \"f16\",\n"
             "    \"type_v\": \"f16\",\n    \"n_gpu_layers\": {},\n    \"flash_attn\": false,\n"
-            "    \"n_prompt\": {},\n    \"n_gen\": {},\n    \"test\": \"{}\",\n"
+            "    \"n_prompt\": {},\n    \"n_gen\": {},\n    \"n_depth\": {},\n    \"test\": \"{}\",\n"
             "    \"avg_ns\": {},\n    \"stddev_ns\": {},\n    \"avg_ts\": {:.6f},\n    \"stddev_ts\": {:.6f},\n"
             "    \"samples_ns\": {},\n    \"samples_ts\": {},\n    \"peak_rss_bytes\": {},\n    \"rss_bytes\": {},\n"
             "    \"kv_cache_bytes\": {}\n  }}{}\n",
             json_escape(cpu_name()), json_escape(gpu_name), model->gpu() ? gmg::gpu::vendor() : "CPU", isa_name,
             json_escape(path), json_escape(name), size, n_params, co.n_batch, co.n_batch, threads,
-            model->gpu() ? model->config().n_layer : 0, r.n_prompt, r.n_gen, r.test, static_cast<uint64_t>(Result::mean(r.ns)),
+            model->gpu() ? model->config().n_layer : 0, r.n_prompt, r.n_gen, depth, r.test, static_cast<uint64_t>(Result::mean(r.ns)),
             static_cast<uint64_t>(Result::stddev(r.ns)), r.avg_ts(), r.stddev_ts(), list(r.ns, true), list(r.ts(), false),
             peak_rss_bytes(), rss_bytes(), ctx->cache_bytes(), i + 1 < results.size() ? "," : "");
     }
