@@ -50,9 +50,10 @@ void matmul(const WeightView& w, const uint8_t* prepared, int64_t n, float* y, i
 // Weights rewritten at run time for prompt processing (the 32-element formats on
 // AVX-512 VNNI): groups of 16 rows interleaved 4 bytes at a time as unsigned
 // bytes, so one vpdpbusd with a broadcast activation word advances 16 rows at
-// once and each block's scaling is one vector multiply-add for 16 rows. It holds
-// 1.125 bytes per weight, kept beside the mapped original (decode reads the
-// original, which is smaller for Q4_0/Q5_0/IQ4_NL).
+// once and each block's scaling is one vector multiply-add for 16 rows. Sizes per
+// source type are in kernel_table.h (Q8_0: 1.0625 bytes per weight, as the file;
+// Q4_0/Q5_0/IQ4_NL keep their bits; the K/IQ formats 1.5); see repacked_for_decode
+// for the types whose copy replaces the mapped original.
 struct RepackedWeights {
     GgmlType source = GgmlType::F32;
     int64_t rows = 0, cols = 0;
