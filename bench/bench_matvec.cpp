@@ -140,6 +140,27 @@ void BM_MatVec(benchmark::State& state, GgmlType t, int64_t k, int64_t rows) {
                                                      benchmark::Counter::kIsRate);
 }
 
+// Decode through the repacked copy, as the model runs the types whose copy
+// replaces the mapped original (cpu::repacked_for_decode).
+void BM_MatVecRepacked(benchmark::State& state, GgmlType t, int64_t k, int64_t rows) {
+    Problem p = make(t, k, rows, 1);
+    const int threads = omp_get_max_threads();
+    const gmg::cpu::Isa isa = gmg::cpu::active_isa();
+    gmg::cpu::RepackedWeights packed;
+    if (!gmg::cpu::repack(p.w, isa, threads, &packed)) {
+        state.SkipWithError("no repacked layout for this type on this ISA");
+        return;
+    }
+    for (auto _ : state) {
+        gmg::cpu::matmul_repacked(packed, p.act.data(), nullptr, 1, p.y.data(), rows, isa, threads);
+        benchmark::ClobberMemory();
+    }
+    const double bytes = static_cast<double>(packed.data.size());
+    state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * bytes));
+    state.counters["pct_of_bw"] = benchmark::Counter(bytes * static_cast<double>(state.iterations()) / read_bandwidth() * 100,
+                                                     benchmark::Counter::kIsRate);
+}
+
 void BM_MatMat(benchmark::State& state, GgmlType t, int64_t k, int64_t rows) {
     const int64_t n = 512;
     Problem p = make(t, k, rows, n);
@@ -168,6 +189,11 @@ int register_all() {
             benchmark::RegisterBenchmark(("MatVec/" + name + "/" + std::to_string(k) + "x" + std::to_string(rows)).c_str(),
                                          BM_MatVec, t, k, rows)
                 ->Unit(benchmark::kMicrosecond)->UseRealTime();
+            if (gmg::cpu::repacked_for_decode(t) && gmg::cpu::can_repack(t, gmg::cpu::active_isa()))
+                benchmark::RegisterBenchmark(
+                    ("MatVecRepacked/" + name + "/" + std::to_string(k) + "x" + std::to_string(rows)).c_str(),
+                    BM_MatVecRepacked, t, k, rows)
+                    ->Unit(benchmark::kMicrosecond)->UseRealTime();
         }
         const int64_t k = gmg::row_bytes(t, 1152) ? 1152 : 6912, rows = k == 1152 ? 6912 : 1152;
         benchmark::RegisterBenchmark(("MatMat512/" + name + "/" + std::to_string(k) + "x" + std::to_string(rows)).c_str(),
