@@ -47,5 +47,21 @@ check "unknown flag: exit 2" test $? -eq 2
 "$bin/gmg-run" -m "$model" -p x -t -3 > /dev/null 2>&1
 check "negative threads: exit 2" test $? -eq 2
 
+# gmg-bench after a filled context (-d, llama-bench's depth): past the sliding
+# window, rewound between repetitions; llama-bench's JSON fields.
+"$bin/gmg-bench" -m "$model" -p 16 -n 4 -d 600 -b 64 -r 2 -t 2 --json > "$work/bench.json" 2> "$work/err"
+check "bench -d exits 0" test $? -eq 0
+check "bench -d names its tests and depth" python3 -c "
+import json, sys
+r = json.load(open('$work/bench.json'))
+assert [x['test'] for x in r] == ['pp16 @ d600', 'tg4 @ d600'], r
+assert all(x['n_depth'] == 600 and x['avg_ts'] > 0 and len(x['samples_ns']) == 2 for x in r), r
+"
+"$bin/gmg-bench" -m "$model" -p 16 -n 0 -d -1 > /dev/null 2>&1
+check "bench negative depth: exit 2" test $? -eq 2
+"$bin/gmg-bench" -m "$model" -p 16 -n 0 -d 40000 > /dev/null 2> "$work/err"
+rc=$?
+check "bench depth past the context: exit 2, says so" bash -c "test $rc -eq 2 && grep -q 'exceeds the model' '$work/err'"
+
 echo "$passed passed, $failed failed"
 test $failed -eq 0
