@@ -138,13 +138,19 @@ int main(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         auto v = [&] { return cli::option_value(kTool, argc, argv, i); };
+        // Token counts: 0 .. 2^24 (larger values would not fit any context, nor an int once summed).
+        auto count = [&](const char* flag) {
+            const long x = cli::parse_int(kTool, flag, v());
+            if (x < 0 || x > (1L << 24)) cli::die(kTool, fmt::format("{} must be between 0 and {}", flag, 1L << 24), 2);
+            return static_cast<int>(x);
+        };
         if (a == "-m" || a == "--model") path = v();
-        else if (a == "-p" || a == "--n-prompt") n_prompt = static_cast<int>(cli::parse_int(kTool, "-p", v()));
-        else if (a == "-n" || a == "--n-gen") n_gen = static_cast<int>(cli::parse_int(kTool, "-n", v()));
+        else if (a == "-p" || a == "--n-prompt") n_prompt = count("-p");
+        else if (a == "-n" || a == "--n-gen") n_gen = count("-n");
         else if (a == "-t" || a == "--threads") threads = static_cast<int>(cli::parse_int(kTool, "-t", v()));
         else if (a == "-r" || a == "--repetitions") reps = static_cast<int>(cli::parse_int(kTool, "-r", v()));
         else if (a == "-b" || a == "--batch-size") n_batch = static_cast<int>(cli::parse_int(kTool, "-b", v()));
-        else if (a == "-d" || a == "--n-depth") depth = static_cast<int>(cli::parse_int(kTool, "-d", v()));
+        else if (a == "-d" || a == "--n-depth") depth = count("-d");
         else if (a == "-o" || a == "--output") output = v();
         else if (a == "--json") output = "json";
         else if (a == "--no-repack") repack = false;
@@ -163,7 +169,6 @@ int main(int argc, char** argv) {
     if (path.empty()) cli::die(kTool, "usage: gmg-bench -m FILE [-p N] [-n N] [-t THREADS] [-r REPS] [--json]", 2);
     if (n_prompt < 0 || n_gen < 0 || (n_prompt == 0 && n_gen == 0)) cli::die(kTool, "-p and -n must be >= 0, not both 0", 2);
     if (reps < 1) cli::die(kTool, "-r must be at least 1", 2);
-    if (depth < 0) cli::die(kTool, "-d must not be negative", 2);
     if (threads < 0) cli::die(kTool, "-t must not be negative", 2);
     if (output != "md" && output != "json") cli::die(kTool, "-o must be md or json", 2);
     if (threads == 0) threads = omp_get_max_threads();
@@ -175,9 +180,10 @@ int main(int argc, char** argv) {
     mo.gpu_device = main_gpu;
     check(gmg::Gemma3Model::load(path, mo, &model));
     gmg::Gemma3Context::Options co;
-    co.n_ctx = depth + std::max(std::max(n_prompt, n_gen), 1);
-    if (co.n_ctx > model->config().n_ctx_train)
-        cli::die(kTool, fmt::format("-d + max(-p, -n) = {} exceeds the model's context of {}", co.n_ctx, model->config().n_ctx_train), 2);
+    const int64_t n_ctx = static_cast<int64_t>(depth) + std::max(std::max(n_prompt, n_gen), 1);
+    if (n_ctx > model->config().n_ctx_train)
+        cli::die(kTool, fmt::format("-d + max(-p, -n) = {} exceeds the model's context of {}", n_ctx, model->config().n_ctx_train), 2);
+    co.n_ctx = n_ctx;
     co.n_batch = std::max(1, std::min(n_batch, std::max({n_prompt, depth, 1})));
     co.n_threads = threads;
     co.isa = isa;

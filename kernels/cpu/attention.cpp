@@ -36,7 +36,6 @@ void scores_scalar(const float* q, int64_t d, const KvRows& kv, int64_t lo, int6
 void mix_scalar(const float* p, int64_t d, const KvRows& kv, int64_t lo, int64_t hi, float* out) {
     for (int64_t j = lo; j <= hi; ++j) {
         const float pj = p[j - lo];
-        if (pj == 0.0f) continue;  // underflowed (or out-of-range) weights add nothing
         const uint16_t* vj = kv.v + (j % kv.capacity) * kv.stride;
         for (int64_t i = 0; i < d; ++i) out[i] += pj * f16_to_f32(vj[i]);
     }

@@ -30,7 +30,9 @@ struct QueryTile {
 // cached row is read once for all of them (rows outside a token's range get
 // probability exactly 0, which adds nothing), so the result per head is the
 // same as computing it alone. The positions between the smallest lo and the
-// largest hi must all be in the cache.
+// largest hi must all be in the cache. Like llama.cpp's non-flash attention
+// (and the reference path), every row in range is multiplied in, weight 0 or
+// not: a V value that overflowed f16 makes the output NaN rather than vanish.
 void attend_tile(const QueryTile& tile, int64_t d, const KvRows& kv, Isa isa);
 
 // nq heads of one token over [lo, hi] (q and out: nq rows of d floats).

@@ -205,7 +205,8 @@ struct Chunk {
 // whose contiguous streams the hardware prefetchers follow better. Direct slices
 // are whole multiples of 8 rows so that threads never write the same cache line;
 // repacked ones whole groups.
-void add_chunks(const MatmulJob& job, int32_t index, int n_threads, std::vector<Chunk>* out) {
+// Returns the threads the job can keep busy.
+int64_t add_chunks(const MatmulJob& job, int32_t index, int n_threads, std::vector<Chunk>* out) {
     const int64_t units = job.repacked ? (job.repacked->rows + kRepackRows - 1) / kRepackRows : job.w->rows;
     const int64_t min_units = job.repacked ? 2 : 32;  // below this per thread, fewer threads pay
     const int64_t threads = std::clamp<int64_t>(units / min_units, 1, std::max(1, n_threads));
@@ -214,6 +215,7 @@ void add_chunks(const MatmulJob& job, int32_t index, int n_threads, std::vector<
         chunk = job.repacked ? std::max<int64_t>(1, units / ((job.n > 1 ? 16 : 8) * threads))
                              : std::max<int64_t>(8, (units / (8 * threads) + 7) / 8 * 8);
     for (int64_t b = 0; b < units; b += chunk) out->push_back({index, b, std::min(units, b + chunk)});
+    return threads;
 }
 
 }  // namespace
@@ -223,6 +225,7 @@ void matmul_batch(std::span<const MatmulJob> jobs, Isa isa, int n_threads) {
     std::vector<std::vector<int32_t>> own_sums(jobs.size());
     std::vector<const int32_t*> sums(jobs.size());
     std::vector<Chunk> chunks;
+    int64_t busy = 1;  // the most threads any one job can keep busy
     for (size_t j = 0; j < jobs.size(); ++j) {
         const MatmulJob& job = jobs[j];
         sums[j] = job.block_sums;
@@ -231,7 +234,7 @@ void matmul_batch(std::span<const MatmulJob> jobs, Isa isa, int n_threads) {
             q8_0_block_sums(job.prepared, job.n, job.repacked->cols, own_sums[j].data());
             sums[j] = own_sums[j].data();
         }
-        add_chunks(job, static_cast<int32_t>(j), n_threads, &chunks);
+        busy = std::max(busy, add_chunks(job, static_cast<int32_t>(j), n_threads, &chunks));
     }
     const auto run = [&](const Chunk& c) {
         const MatmulJob& job = jobs[static_cast<size_t>(c.job)];
@@ -244,11 +247,12 @@ void matmul_batch(std::span<const MatmulJob> jobs, Isa isa, int n_threads) {
         }
     };
     const auto n_chunks = static_cast<int64_t>(chunks.size());
-    if (n_chunks == 1 || n_threads <= 1) {
+    if (n_chunks <= 1 || n_threads <= 1) {
         for (const Chunk& c : chunks) run(c);
         return;
     }
-    const int threads = static_cast<int>(std::min<int64_t>(n_threads, n_chunks));
+    // Several small jobs together may use more threads than each alone.
+    const int threads = static_cast<int>(std::min<int64_t>({n_threads, n_chunks, busy * static_cast<int64_t>(jobs.size())}));
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
     for (int64_t i = 0; i < n_chunks; ++i) run(chunks[static_cast<size_t>(i)]);
 }
