@@ -203,7 +203,6 @@ int main(int argc, char** argv) {
         if (depth > 0) r.test += fmt::format(" @ d{}", depth);
         r.n_prompt = p;
         r.n_gen = n;
-        fill_depth(*ctx, depth, V);
         run_once(*ctx, depth, p, n, V, 1);  // warm-up: page in the weights, size the buffers
         for (int i = 0; i < reps; ++i) r.ns.push_back(run_once(*ctx, depth, p, n, V, 1 + static_cast<uint64_t>(i)));
         fmt::print(stderr, "{}: {} {:.2f} +/- {:.2f} t/s\n", kTool, r.test, r.avg_ts(), r.stddev_ts());

@@ -19,8 +19,12 @@ const uint16_t* gelu_f16_table() {
 
 void geglu(const float* gate, const float* up, float* y, int64_t n, Isa isa) {
     const uint16_t* table = gelu_f16_table();
-    if (const GegluFn f = kernel_set(isa).geglu) return f(table, gate, up, y, n);
-    for (int64_t i = 0; i < n; ++i) {
+    int64_t i = 0;
+    if (const GegluFn f = kernel_set(isa).geglu) {
+        f(table, gate, up, y, n);
+        i = n - n % 8;
+    }
+    for (; i < n; ++i) {
         const float g = gate[i];
         if (g <= -10.0f) y[i] = 0.0f;
         else if (g >= 10.0f) y[i] = g * up[i];

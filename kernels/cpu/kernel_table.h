@@ -24,7 +24,8 @@ using ScoresF16Fn = void (*)(const float* q, int64_t nq, int64_t d, const uint16
 using MixF16Fn = void (*)(const float* p, int64_t lp, int64_t nq, const uint16_t* v, int64_t v_stride, int64_t nv,
                           float* out, int64_t d);
 using ScaleRoundF16Fn = void (*)(float* s, int64_t n, float scale);  // s[j] = f16(s[j] * scale) as float
-// y[i] = gelu(gate[i]) * up[i] through the f16 GELU table (kernels/cpu/geglu.h).
+// y[i] = gelu(gate[i]) * up[i] through the f16 GELU table (kernels/cpu/geglu.h),
+// for the first n - n % 8 elements (geglu() does the rest).
 using GegluFn = void (*)(const uint16_t* table, const float* gate, const float* up, float* y, int64_t n);
 
 inline constexpr int kMaxTypeId = 64;

@@ -1,7 +1,6 @@
 #include "lib/runtime/reference_ops.h"
 
 #include <cmath>
-#include <vector>
 
 #include "kernels/common/gelu.h"
 #include "kernels/common/half.h"
@@ -29,8 +28,6 @@ void rope_neox(float* x, int64_t n_rot, int64_t pos, float base, float freq_scal
         theta *= theta_scale;
     }
 }
-
-float gelu_f32(float x) { return gelu_tanh(x); }
 
 // The formula per element; the fast path (kernels/cpu/geglu.h) reads the same
 // values from a table.

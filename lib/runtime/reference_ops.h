@@ -16,7 +16,6 @@ void rope_neox(float* x, int64_t n_rot, int64_t pos, float base, float freq_scal
 
 // y = gelu_tanh(gate) * up, rounded like llama.cpp's f16 GELU table (kernels/common/gelu.h).
 void geglu(const float* gate, const float* up, float* y, int64_t n);
-float gelu_f32(float x);  // the exact tanh formula the table is built from
 
 // In-place softmax over n scores (max-subtracted, sum in double).
 void softmax(float* x, int64_t n);
