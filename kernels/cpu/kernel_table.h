@@ -35,27 +35,30 @@ inline constexpr int kMaxTypeId = 64;
 // 8 chunks of kRepackRows x 4 unsigned bytes (w + 128).
 inline constexpr int kRepackRows = 16;
 inline constexpr size_t kRepackBlockBytes = kRepackRows * 2 + 8 * kRepackRows * 4;
-// The other K/IQ formats (Q2_K, Q3_K, Q5_K, IQ3_XXS, IQ3_S: 256-element super-blocks,
+// The other K/IQ formats (Q2_K, Q3_K, IQ3_XXS, IQ3_S: 256-element super-blocks,
 // Q8_K activations): per group and
 // super-block, 16 sub-blocks x (kRepackRows scales, kRepackRows biases) as floats,
 // then 64 chunks of kRepackRows x 4 unsigned bytes u, a weight being s * u - b
 // per 16 elements (the bias times the activation sub-block sum comes off).
 inline constexpr size_t kRepackSuperBytes = 16 * 2 * kRepackRows * 4 + 64 * kRepackRows * 4;
 // Q4_0 / IQ4_NL / Q5_0 keep their bits (one layout for decode and prompts, no
-// growth): per group and block, kRepackRows f16 scales, for Q5_0 the rows' 32-bit
-// fifth-bit words, then 4 x (kRepackRows x 4 nibble bytes): vector m holds each
+// growth): per group and block, kRepackRows f16 scales, for Q5_0 the fifth bits
+// as 8 byte masks (64 bits: word 2m + h, bit 4r + e for row r's element
+// 16h + 4m + e), then 4 x (kRepackRows x 4 nibble bytes): vector m holds each
 // row's qs[4m..4m+3], whose low nibbles are elements 4m.. and high 16 + 4m...
 inline constexpr size_t kRepackQ4Bytes = kRepackRows * 2 + 4 * kRepackRows * 4;
 inline constexpr size_t kRepackQ5Bytes = kRepackQ4Bytes + kRepackRows * 4;
-// Q4_K / IQ4_XS / Q6_K keep (about) their bits too, with the scales decoded to
+// Q4_K / Q5_K / IQ4_XS / Q6_K keep (about) their bits too, with the scales decoded to
 // bytes at repack time so that decode is not held up decoding them. Per group and
 // super-block, the rows' f16 d (Q4_K: then dmin), per scale group the rows' int8
 // scales (Q4_K: then the 6-bit mins in row pairs, [4][kRepackRows][2]), then the
 // values: per 32-element group (Q4_K, IQ4_XS) 4 x (kRepackRows x 4 nibble bytes)
-// as for Q4_0; per 16-element group (Q6_K) two such nibble vectors (elements
+// as for Q4_0 (Q5_K: then the group's fifth bits as Q5_0's 8 masks); per
+// 16-element group (Q6_K) two such nibble vectors (elements
 // 4m.. low, 8 + 4m.. high) and one of the high bit pairs, byte e's bits 2j..2j+1
 // for element 4j + e.
 inline constexpr size_t kRepackQ4KBytes = kRepackRows * 4 + 8 * kRepackRows * 2 + 8 * 4 * kRepackRows * 4;
+inline constexpr size_t kRepackQ5KBytes = kRepackQ4KBytes + 8 * 64;
 inline constexpr size_t kRepackIQ4XSBytes = kRepackRows * 2 + 8 * kRepackRows + 8 * 4 * kRepackRows * 4;
 inline constexpr size_t kRepackQ6KBytes = kRepackRows * 2 + 16 * kRepackRows + 16 * 3 * kRepackRows * 4;
 // BF16: per group and 32 elements, 16 pairs of kRepackRows x 2 bf16 values.
