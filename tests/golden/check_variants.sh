@@ -42,7 +42,7 @@ for type in Q8_0 Q6_K Q4_K_S IQ4_XS IQ3_XXS Q3_K_M BF16; do
     out=$work/gemma3-270m-$type
     mkdir -p "$out"
     [ -f "$out/model.gguf" ] || "$py" "$root/tests/golden/quantize.py" "$model" "$out/model.gguf" "$type"
-    "$py" "$root/tests/golden/make_goldens.py" "$out/model.gguf" "$out" --long-tokens 600 --ppl-windows 2 \
+    "$py" "$root/tests/golden/make_goldens.py" "$out/model.gguf" "$out" --long-tokens 600 \
         --greedy-prompts 4 --n-greedy 32 > "$out/make.log" 2>&1
     run_check "270M $type" "$out/model.gguf" "$out" "$type"
 done
