@@ -10,7 +10,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-$root/build-bench/models}
 shift || true
 types=("$@")
-[ ${#types[@]} -gt 0 ] || types=(Q4_K_M Q8_0 Q6_K IQ4_XS IQ3_XXS Q3_K_M BF16)
+[ ${#types[@]} -gt 0 ] || types=(Q4_K_M Q8_0 Q6_K IQ4_XS IQ3_XXS Q3_K_M Q5_K_M BF16)
 mkdir -p "$out"
 "$root/tests/golden/ensure_llama_cpp.sh"
 [ -x "$root/.venv/bin/python" ] || "$root/setup.sh" >&2

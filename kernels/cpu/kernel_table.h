@@ -41,13 +41,16 @@ inline constexpr size_t kRepackBlockBytes = kRepackRows * 2 + 8 * kRepackRows * 
 // then 64 chunks of kRepackRows x 4 unsigned bytes u, a weight being s * u - b
 // per 16 elements (the bias times the activation sub-block sum comes off).
 inline constexpr size_t kRepackSuperBytes = 16 * 2 * kRepackRows * 4 + 64 * kRepackRows * 4;
-// Q4_0 / IQ4_NL / Q5_0 keep their bits (one layout for decode and prompts, no
-// growth): per group and block, kRepackRows f16 scales, for Q5_0 the fifth bits
+// Q4_0 / IQ4_NL / Q5_0 / Q4_1 / Q5_1 keep their bits (one layout for decode and
+// prompts, no growth): per group and block, kRepackRows f16 scales (Q4_1/Q5_1:
+// then kRepackRows f16 minimums), for Q5_0/Q5_1 the fifth bits
 // as 8 byte masks (64 bits: word 2m + h, bit 4r + e for row r's element
 // 16h + 4m + e), then 4 x (kRepackRows x 4 nibble bytes): vector m holds each
 // row's qs[4m..4m+3], whose low nibbles are elements 4m.. and high 16 + 4m...
 inline constexpr size_t kRepackQ4Bytes = kRepackRows * 2 + 4 * kRepackRows * 4;
 inline constexpr size_t kRepackQ5Bytes = kRepackQ4Bytes + kRepackRows * 4;
+inline constexpr size_t kRepackQ4_1Bytes = kRepackQ4Bytes + kRepackRows * 2;
+inline constexpr size_t kRepackQ5_1Bytes = kRepackQ5Bytes + kRepackRows * 2;
 // Q4_K / Q5_K / IQ4_XS / Q6_K keep (about) their bits too, with the scales decoded to
 // bytes at repack time so that decode is not held up decoding them. Per group and
 // super-block, the rows' f16 d (Q4_K: then dmin), per scale group the rows' int8

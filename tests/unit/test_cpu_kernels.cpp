@@ -384,7 +384,8 @@ TEST_CASE("SIMD activation quantizers are byte-identical to the reference", "[ke
 
 TEST_CASE("the repacked prompt GEMM matches the scalar reference", "[kernels]") {
     for (Isa isa : isas_here()) {
-        for (GgmlType t : {GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q5_0, GgmlType::IQ4_NL, GgmlType::Q2_K, GgmlType::Q3_K,
+        for (GgmlType t : {GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q5_0, GgmlType::IQ4_NL, GgmlType::Q4_1, GgmlType::Q5_1,
+                           GgmlType::Q2_K, GgmlType::Q3_K,
                            GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K, GgmlType::IQ4_XS, GgmlType::IQ3_XXS,
                            GgmlType::IQ3_S, GgmlType::BF16}) {
             if (!gmg::cpu::can_repack(t, isa)) continue;
