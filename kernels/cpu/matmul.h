@@ -52,7 +52,7 @@ void matmul(const WeightView& w, const uint8_t* prepared, int64_t n, float* y, i
 // bytes, so one vpdpbusd with a broadcast activation word advances 16 rows at
 // once and each block's scaling is one vector multiply-add for 16 rows. Sizes per
 // source type are in kernel_table.h (Q8_0: 1.0625 bytes per weight, as the file;
-// Q4_0/Q5_0/IQ4_NL/Q4_1/Q5_1 keep their bits, Q4_K/Q5_K/IQ4_XS/Q6_K about theirs; the other
+// Q4_0/Q5_0/IQ4_NL/Q4_1/Q5_1 keep their bits, Q3_K/Q4_K/Q5_K/IQ4_XS/Q6_K about theirs; the other
 // K/IQ formats 1.5); see repacked_for_decode
 // for the types whose copy replaces the mapped original.
 struct RepackedWeights {
@@ -63,7 +63,7 @@ struct RepackedWeights {
 
 // Types whose repacked copy is (nearly) no larger than the original, so that
 // decode reads it too and the original's pages can be dropped: BF16, Q8_0, Q4_0,
-// Q5_0, IQ4_NL, Q4_1, Q5_1, Q4_K, Q5_K, IQ4_XS, Q6_K.
+// Q5_0, IQ4_NL, Q4_1, Q5_1, Q3_K, Q4_K, Q5_K, IQ4_XS, Q6_K.
 bool repacked_for_decode(GgmlType weight);
 // True when `isa` has a repacked GEMM for `weight`.
 bool can_repack(GgmlType weight, Isa isa);
