@@ -140,8 +140,7 @@ void BM_MatVec(benchmark::State& state, GgmlType t, int64_t k, int64_t rows) {
                                                      benchmark::Counter::kIsRate);
 }
 
-// Decode through the repacked copy, as the model runs the types whose copy
-// replaces the mapped original (cpu::repacked_for_decode).
+// Decode through the repacked copy, as the model runs every type that has one.
 void BM_MatVecRepacked(benchmark::State& state, GgmlType t, int64_t k, int64_t rows) {
     Problem p = make(t, k, rows, 1);
     const int threads = omp_get_max_threads();
@@ -189,7 +188,7 @@ int register_all() {
             benchmark::RegisterBenchmark(("MatVec/" + name + "/" + std::to_string(k) + "x" + std::to_string(rows)).c_str(),
                                          BM_MatVec, t, k, rows)
                 ->Unit(benchmark::kMicrosecond)->UseRealTime();
-            if (gmg::cpu::repacked_for_decode(t) && gmg::cpu::can_repack(t, gmg::cpu::active_isa()))
+            if (gmg::cpu::can_repack(t, gmg::cpu::active_isa()))
                 benchmark::RegisterBenchmark(
                     ("MatVecRepacked/" + name + "/" + std::to_string(k) + "x" + std::to_string(rows)).c_str(),
                     BM_MatVecRepacked, t, k, rows)

@@ -35,12 +35,6 @@ inline constexpr int kMaxTypeId = 64;
 // 8 chunks of kRepackRows x 4 unsigned bytes (w + 128).
 inline constexpr int kRepackRows = 16;
 inline constexpr size_t kRepackBlockBytes = kRepackRows * 2 + 8 * kRepackRows * 4;
-// The other K/IQ formats (Q2_K, IQ3_XXS, IQ3_S: 256-element super-blocks,
-// Q8_K activations): per group and
-// super-block, 16 sub-blocks x (kRepackRows scales, kRepackRows biases) as floats,
-// then 64 chunks of kRepackRows x 4 unsigned bytes u, a weight being s * u - b
-// per 16 elements (the bias times the activation sub-block sum comes off).
-inline constexpr size_t kRepackSuperBytes = 16 * 2 * kRepackRows * 4 + 64 * kRepackRows * 4;
 // Q4_0 / IQ4_NL / Q5_0 / Q4_1 / Q5_1 keep their bits (one layout for decode and
 // prompts, no growth): per group and block, kRepackRows f16 scales (Q4_1/Q5_1:
 // then kRepackRows f16 minimums), for Q5_0/Q5_1 the fifth bits
@@ -51,22 +45,25 @@ inline constexpr size_t kRepackQ4Bytes = kRepackRows * 2 + 4 * kRepackRows * 4;
 inline constexpr size_t kRepackQ5Bytes = kRepackQ4Bytes + kRepackRows * 4;
 inline constexpr size_t kRepackQ4_1Bytes = kRepackQ4Bytes + kRepackRows * 2;
 inline constexpr size_t kRepackQ5_1Bytes = kRepackQ5Bytes + kRepackRows * 2;
-// Q3_K / Q4_K / Q5_K / IQ4_XS / Q6_K keep (about) their bits too, with the scales decoded to
-// bytes at repack time so that decode is not held up decoding them. Per group and
-// super-block, the rows' f16 d (Q4_K: then dmin), per scale group the rows' int8
-// scales (Q4_K: then the 6-bit mins in row pairs, [4][kRepackRows][2]), then the
-// values: per 32-element group (Q4_K, IQ4_XS) 4 x (kRepackRows x 4 nibble bytes)
-// as for Q4_0 (Q5_K: then the group's fifth bits as Q5_0's 8 masks); per
-// 16-element group (Q6_K) two such nibble vectors (elements
-// 4m.. low, 8 + 4m.. high) and one of the high bit pairs, byte e's bits 2j..2j+1
-// for element 4j + e. Q3_K (16-element groups, like Q6_K): one vector of 2-bit
-// values (byte e's bits 2j..2j+1: element 4j + e) and 4 byte masks of the third
-// bits (word j, bit 4r + e).
+// The super-block formats (Q8_K activations) keep (about) their bits too, with
+// the scales decoded to bytes at repack time so that decode is not held up
+// decoding them. Per group and super-block: the rows' f16 d (Q2_K, Q4_K, Q5_K:
+// then dmin), per scale group the rows' int8 scales (Q2_K, Q4_K, Q5_K: then the
+// mins in row pairs, [groups / 2][kRepackRows][2]), then the values, per scale group:
+// - Q4_K, IQ4_XS (32 elements): 4 x (kRepackRows x 4 nibble bytes) as for Q4_0;
+//   Q5_K: then the group's fifth bits as Q5_0's 8 masks;
+// - IQ3_S, IQ3_XXS: IQ4_XS's layout, the nibble indexing a 16-entry codebook of
+//   the format's 8 magnitudes and their negatives (IQ3_XXS's scale counts quarters);
+// - Q6_K (16 elements): two such nibble vectors (elements 4m.. low, 8 + 4m.. high)
+//   and one of the high bit pairs, byte e's bits 2j..2j+1 for element 4j + e;
+// - Q2_K, Q3_K (16 elements): one vector of 2-bit values (byte e's bits 2j..2j+1:
+//   element 4j + e); Q3_K: then 4 byte masks of the third bits (word j, bit 4r + e).
+inline constexpr size_t kRepackQ2KBytes = kRepackRows * 4 + 2 * 16 * kRepackRows + 16 * kRepackRows * 4;
+inline constexpr size_t kRepackQ3KBytes = kRepackRows * 2 + 16 * kRepackRows + 16 * (kRepackRows * 4 + 32);
 inline constexpr size_t kRepackQ4KBytes = kRepackRows * 4 + 8 * kRepackRows * 2 + 8 * 4 * kRepackRows * 4;
 inline constexpr size_t kRepackQ5KBytes = kRepackQ4KBytes + 8 * 64;
-inline constexpr size_t kRepackIQ4XSBytes = kRepackRows * 2 + 8 * kRepackRows + 8 * 4 * kRepackRows * 4;
 inline constexpr size_t kRepackQ6KBytes = kRepackRows * 2 + 16 * kRepackRows + 16 * 3 * kRepackRows * 4;
-inline constexpr size_t kRepackQ3KBytes = kRepackRows * 2 + 16 * kRepackRows + 16 * (kRepackRows * 4 + 32);
+inline constexpr size_t kRepackIQ4XSBytes = kRepackRows * 2 + 8 * kRepackRows + 8 * 4 * kRepackRows * 4;  // IQ3_S, IQ3_XXS too
 // BF16: per group and 32 elements, 16 pairs of kRepackRows x 2 bf16 values.
 inline constexpr size_t kRepackBf16Bytes = 16 * kRepackRows * 4;
 // Writes rows [g0, g1) groups of the repacked layout from the source rows.

@@ -139,24 +139,15 @@ size_t repack_unit_bytes(GgmlType weight) {
     if (weight == GgmlType::Q5_0) return kRepackQ5Bytes;
     if (weight == GgmlType::Q4_1) return kRepackQ4_1Bytes;
     if (weight == GgmlType::Q5_1) return kRepackQ5_1Bytes;
+    if (weight == GgmlType::Q2_K) return kRepackQ2KBytes;
     if (weight == GgmlType::Q3_K) return kRepackQ3KBytes;
     if (weight == GgmlType::Q4_K) return kRepackQ4KBytes;
     if (weight == GgmlType::Q5_K) return kRepackQ5KBytes;
-    if (weight == GgmlType::IQ4_XS) return kRepackIQ4XSBytes;
     if (weight == GgmlType::Q6_K) return kRepackQ6KBytes;
-    return vec_dot_type(weight) == GgmlType::Q8_K ? kRepackSuperBytes : kRepackBlockBytes;
+    if (weight == GgmlType::IQ4_XS || weight == GgmlType::IQ3_S || weight == GgmlType::IQ3_XXS) return kRepackIQ4XSBytes;
+    return kRepackBlockBytes;
 }
 }  // namespace
-
-bool repacked_for_decode(GgmlType weight) {
-    switch (weight) {
-        case GgmlType::BF16: case GgmlType::Q8_0: case GgmlType::Q4_0: case GgmlType::Q5_0: case GgmlType::IQ4_NL:
-        case GgmlType::Q4_1: case GgmlType::Q5_1:
-        case GgmlType::Q3_K: case GgmlType::Q4_K: case GgmlType::Q5_K: case GgmlType::IQ4_XS: case GgmlType::Q6_K:
-            return true;
-        default: return false;
-    }
-}
 
 bool can_repack(GgmlType weight, Isa isa) {
     const auto id = static_cast<uint32_t>(weight);

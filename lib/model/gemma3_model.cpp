@@ -111,7 +111,7 @@ const cpu::RepackedWeights* Weight::repacked(cpu::Isa isa, int n_threads) const 
     if (!cpu::can_repack(view.type, isa)) return nullptr;
     std::call_once(slot_->once, [&] {
         std::function<void(int64_t, int64_t)> release;
-        if (file && cpu::repacked_for_decode(view.type))  // decode reads the copy: the file's pages can go
+        if (file)  // decode reads the copy: the file's pages can go
             release = [this](int64_t r0, int64_t r1) {
                 file->release_pages(view.data + static_cast<size_t>(r0) * view.row_bytes,
                                     static_cast<size_t>(r1 - r0) * view.row_bytes);

@@ -22,8 +22,8 @@ struct Weight {
     const gguf::GgufFile* file = nullptr;
     cpu::WeightView view;
     // The repacked copy for GEMMs, built on first use by any context (thread-safe);
-    // null when this type and ISA have none. For types decode also reads repacked
-    // (cpu::repacked_for_decode) the original's pages are then released.
+    // null when this type and ISA have none. Decode reads the copy too, so the
+    // original's pages are then released.
     const cpu::RepackedWeights* repacked(cpu::Isa isa, int n_threads) const;
 
 private:

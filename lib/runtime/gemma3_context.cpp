@@ -17,7 +17,6 @@ namespace gmg {
 namespace {
 
 using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-constexpr int64_t kRepackMinColumns = 16;
 
 // The reference product: y (n, w.rows) = x (n, w.cols) . w^T, x first rounded
 // as llama.cpp rounds the activations for w's type. Every product of a decoded
@@ -229,12 +228,10 @@ void Gemma3Context::set_input(const float* x, int64_t n, int64_t k) {
     if (!reference_) input_.reset(x, n, k, isa_, n_threads_);
 }
 
-// Prompts take the repacked GEMM where there is one; below ~16 columns the
-// direct kernels read less and win, except for the types whose repacked copy
-// is no larger (BF16, Q8_0), which decode reads too.
+// Prompts and decode take the repacked copy where the type has one.
 cpu::MatmulJob Gemma3Context::job_for(const Weight& w, float* y) {
     const GgmlType t = w.view.type;
-    if (model_.prompt_repack() && (input_n_ >= kRepackMinColumns || cpu::repacked_for_decode(t)))
+    if (model_.prompt_repack())
         if (const cpu::RepackedWeights* r = w.repacked(isa_, n_threads_))
             return {nullptr, r, input_.get(t), input_.block_sums(t), input_n_, y, w.view.rows};
     return {&w.view, nullptr, input_.get(t), nullptr, input_n_, y, w.view.rows};
