@@ -30,7 +30,7 @@ using GegluFn = void (*)(const uint16_t* table, const float* gate, const float* 
 
 inline constexpr int kMaxTypeId = 64;
 
-// Repacked layout for prompt GEMMs (see matmul.h, RepackedWeights): groups of
+// Q8_0's repacked layout (see matmul.h, RepackedWeights): groups of
 // kRepackRows rows; per group and 32-element block, kRepackRows f16 scales then
 // 8 chunks of kRepackRows x 4 unsigned bytes (w + 128).
 inline constexpr int kRepackRows = 16;
