@@ -31,10 +31,11 @@ EPS = 1.0, above the median noise (0.3-0.5) with margin.
 
 Position 0 attends only to itself, so there the noise comes only from how each
 matmul sums its float terms (a last-bit difference can still flip a later int8
-or f16 rounding). Our AVX2 kernels sum in the order of llama.cpp's plain x86
-dot products (tests/oracle/check_kernel_goldens.py), so under GMG_ISA=avx2 our
-position 0 equals llama.cpp's plain path to the last bit (--pos0-exact checks
-1e-4). The AVX-512 repacked GEMMs sum in another order; so do llama.cpp's own
+or f16 rounding). Our AVX2 row kernels sum in the order of llama.cpp's plain x86
+dot products (tests/oracle/check_kernel_goldens.py), so under GMG_ISA=avx2 and
+without repacked weights (--pos0-exact loads the model so) our position 0 equals
+llama.cpp's plain path to the last bit (--pos0-exact checks 1e-4). Our repacked
+GEMMs (AVX-512 and AVX2) sum in another order; so do llama.cpp's own
 repacked GEMMs and its tiled K-quant GEMM (prompts of 8+ tokens), by which its
 default path differs from its plain one at position 0 by up to 0.4 on the
 requantized 270M files (llama_default_vs_plain_pos0 in meta.json).
@@ -77,7 +78,8 @@ def main():
     ap.add_argument("--pos0-tol", type=float,
                     help="also hold position 0 (over llama.cpp's top-20) within this of llama.cpp's default path")
     ap.add_argument("--pos0-exact", action="store_true",
-                    help="hold position 0 to llama.cpp's plain path within 1e-4 (run with GMG_ISA=avx2)")
+                    help="hold position 0 to llama.cpp's plain path within 1e-4 (run with GMG_ISA=avx2; "
+                         "loads the model without repacked weights, our plain path)")
     ap.add_argument("--logits-only", action="store_true", help="skip the greedy and perplexity checks")
     ap.add_argument("--prompts", help="comma-separated logits_* prompts to check (default: all)")
     args = ap.parse_args()
@@ -96,7 +98,7 @@ def main():
 
     results = []  # (name, ok, detail)
     report = {"model": args.model.name, "checks": {}}
-    model = Model(args.model, n_threads=args.threads, n_gpu_layers=args.ngl)
+    model = Model(args.model, n_threads=args.threads, n_gpu_layers=args.ngl, prompt_repack=not args.pos0_exact)
     ctx = model.context(n_ctx=2048, n_batch=512, n_threads=args.threads)
 
     tok_file = args.golden / "tokens.json"

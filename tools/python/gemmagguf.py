@@ -133,12 +133,13 @@ class _Handle:
 class Model(_Handle):
     _free = "gmg_model_free"
 
-    def __init__(self, path, n_threads=0, vocab_only=False, n_gpu_layers=0):
+    def __init__(self, path, n_threads=0, vocab_only=False, n_gpu_layers=0, prompt_repack=True):
         params = _ModelParams()
         _lib.gmg_model_params_init(ctypes.byref(params))
         params.n_threads = n_threads
         params.vocab_only = int(vocab_only)
         params.n_gpu_layers = n_gpu_layers
+        params.prompt_repack = int(prompt_repack)
         self._h = ctypes.c_void_p()
         _check(_lib.gmg_model_load(os.fsencode(path), ctypes.byref(params), ctypes.byref(self._h)))
         self.info = _ModelInfo()
