@@ -398,8 +398,12 @@ TEST_CASE("the repacked prompt GEMM matches the scalar reference", "[kernels]") 
                     const gmg::cpu::WeightView w{t, wdata.data(), static_cast<size_t>(*gmg::row_bytes(t, k)), rows, k};
                     gmg::cpu::RepackedWeights packed;
                     REQUIRE(gmg::cpu::repack(w, isa, 2, &packed));
-                    for (int64_t n : {1, 5, 17}) {
-                        const std::vector<float> x = random_activations(n, k, rng);
+                    for (int64_t n : {1, 5, 17, 2}) {
+                        std::vector<float> x = random_activations(n, k, rng);
+                        // n = 2: constant activations (every int8 at +127, then -127), the largest
+                        // integer partial sums the kernels must hold without overflow
+                        if (n == 2)
+                            for (int64_t i = 0; i < k; ++i) x[static_cast<size_t>(i)] = 1.0f, x[static_cast<size_t>(k + i)] = -1.0f;
                         const size_t stride = gmg::cpu::prepared_row_bytes(t, k, isa);
                         std::vector<uint8_t> act(stride * static_cast<size_t>(n));
                         gmg::cpu::prepare_activations(t, isa, x.data(), n, k, act.data());
