@@ -87,8 +87,8 @@ def main():
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools" / "python"))
     from gemmagguf import Model, gpu_device_count  # noqa: E402
 
-    if args.pos0_exact and not cpu_has_avx2():
-        print("skipped: --pos0-exact needs the AVX2 kernels, and this CPU has no AVX2")
+    if (args.pos0_exact or os.environ.get("GMG_ISA") == "avx2") and not cpu_has_avx2():
+        print("skipped: this check needs the AVX2 kernels, and this CPU has no AVX2")
         sys.exit(77)
     if args.ngl != 0:
         count, reason = gpu_device_count()
