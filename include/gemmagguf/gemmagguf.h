@@ -98,7 +98,7 @@ typedef struct gmg_model_params {
     int32_t n_threads; /* threads used while loading; 0 = all cores */
     int vocab_only;    /* load metadata and vocabulary only (tokenize, no contexts) */
     int prompt_repack; /* default 1: on first use, rewrite each weight matrix into the CPU kernels'
-                          interleaved layout (AVX-512 VNNI CPUs), which prompts and decode then read
+                          interleaved layout (x86 with AVX2 or AVX-512), which prompts and decode then read
                           in place of the file's released pages: 2-4x the prompt speed and faster
                           decode, about the file's size (Q2_K, IQ3_S, IQ3_XXS: 20-40% more);
                           0: read the file's blocks directly */
