@@ -33,7 +33,11 @@ struct QueryTile {
 // largest hi must all be in the cache. Like llama.cpp's non-flash attention
 // (and the reference path), every row in range is multiplied in, weight 0 or
 // not: a V value that overflowed f16 makes the output NaN rather than vanish.
-void attend_tile(const QueryTile& tile, int64_t d, const KvRows& kv, Isa isa);
+// n_threads > 1 splits the cached positions across that many threads (for the
+// decode step, whose few heads cannot keep the threads busy), with the same
+// result bit for bit: the sums are cut into chunks of absolute positions and
+// the chunks added in order, whoever computed them.
+void attend_tile(const QueryTile& tile, int64_t d, const KvRows& kv, Isa isa, int n_threads = 1);
 
 // nq heads of one token over [lo, hi] (q and out: nq rows of d floats).
 void attend_heads(const float* q, int64_t nq, int64_t d, const KvRows& kv, int64_t lo, int64_t hi, float* out, Isa isa);

@@ -279,6 +279,18 @@ void Gemma3Context::attention(int64_t il, int64_t n, int64_t pos0) {
     while (tiles * c.n_head_kv * splits < n_threads_ && group % (2 * splits) == 0) splits *= 2;
     const int64_t heads = group / splits, items = c.n_head_kv * splits;
     const auto visible_from = [&](int64_t p) { return global ? 0 : std::max<int64_t>(0, p - c.sliding_window + 1); };
+    if (n == 1 && !reference_ && n_threads_ > 1) {
+        // One token has too few heads to keep the threads busy at long contexts
+        // (Gemma3-1B: four, on one KV head): its cached positions are split across
+        // them instead, each cached row read once for all the heads.
+        const int64_t hi = pos0, lo = visible_from(pos0);
+        for (int64_t kvh = 0; kvh < c.n_head_kv; ++kvh) {
+            const cpu::KvRows rows{cache_.k(il, 0) + kvh * D, cache_.v(il, 0) + kvh * D, cache_.capacity(il), KV};
+            const int64_t h0 = kvh * group;
+            cpu::attend_tile({q_.data() + h0 * D, attn_.data() + h0 * D, 1, group, Q, &lo, &hi}, D, rows, isa_, n_threads_);
+        }
+        return;
+    }
 #pragma omp parallel for num_threads(n_threads_) schedule(dynamic, 1) collapse(2)
     for (int64_t rt = 0; rt < tiles; ++rt) {
         for (int64_t item = 0; item < items; ++item) {

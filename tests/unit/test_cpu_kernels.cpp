@@ -5,6 +5,7 @@
 // double; a kernel may differ only by float rounding of its per-block sums.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstring>
@@ -251,6 +252,42 @@ TEST_CASE("grouped attention gives each head exactly its one-head result", "[ker
                         CHECK(std::memcmp(one.data(), out.data() + t * tstride + h * d, one.size() * sizeof(float)) == 0);
                     }
             }
+        }
+    }
+}
+
+TEST_CASE("attention split across threads, or over a prompt tile, equals one token alone bit for bit", "[kernels]") {
+    // Long ranges cross the 128-position chunks the sums are cut at, and a ring
+    // of 300 slots (not a multiple of the chunk) wraps inside a chunk.
+    std::mt19937 rng(19);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    const int64_t d = 256, nq = 4, cap = 300, stride = d;
+    std::vector<uint16_t> k(static_cast<size_t>(cap * stride)), v(k.size());
+    for (auto& h : k) h = gmg::f32_to_f16(normal(rng));
+    for (auto& h : v) h = gmg::f32_to_f16(normal(rng));
+    const gmg::cpu::KvRows rows{k.data(), v.data(), cap, stride};
+    for (auto [lo, hi] : {std::pair<int64_t, int64_t>{0, 299}, {127, 128}, {5, 260}, {200, 499}, {1000, 1283}}) {
+        std::vector<float> q(static_cast<size_t>(nq * d));
+        for (auto& f : q) f = 0.3f * normal(rng);
+        for (Isa isa : isas_here()) {
+            std::vector<float> alone(q.size(), std::nanf(""));
+            gmg::cpu::attend_heads(q.data(), nq, d, rows, lo, hi, alone.data(), isa);
+            for (int threads : {2, 3, 7}) {
+                std::vector<float> split(q.size(), std::nanf(""));
+                gmg::cpu::attend_tile({q.data(), split.data(), 1, nq, 0, &lo, &hi}, d, rows, isa, threads);
+                INFO(gmg::cpu::isa_name(isa) << " rows " << lo << ".." << hi << " threads " << threads);
+                CHECK(std::memcmp(alone.data(), split.data(), alone.size() * sizeof(float)) == 0);
+            }
+            // The same token as the last of a prompt tile whose first token starts
+            // its range 70 positions earlier (the tile reads the union, 70 more rows).
+            const int64_t T = 2, tlo[T] = {std::max<int64_t>(0, lo - 70), lo}, thi[T] = {hi - 1, hi};
+            if (thi[0] < tlo[0]) continue;
+            std::vector<float> qt(static_cast<size_t>(T * nq * d)), out(qt.size(), std::nanf(""));
+            for (auto& f : qt) f = 0.3f * normal(rng);
+            std::copy(q.begin(), q.end(), qt.begin() + nq * d);
+            gmg::cpu::attend_tile({qt.data(), out.data(), T, nq, nq * d, tlo, thi}, d, rows, isa);
+            INFO(gmg::cpu::isa_name(isa) << " tile, rows " << lo << ".." << hi);
+            CHECK(std::memcmp(alone.data(), out.data() + nq * d, alone.size() * sizeof(float)) == 0);
         }
     }
 }
