@@ -74,12 +74,22 @@ using RepackFn = void (*)(const uint8_t* w, size_t w_stride, int64_t rows, int64
 using RepackedTileFn = void (*)(const uint8_t* packed, int64_t rows, int64_t k, int64_t g0, int64_t g1, const uint8_t* a,
                                 size_t a_stride, const int32_t* block_sums, int64_t n_cols, float* y, int64_t ldy);
 
+// One weight type's repacked GEMM: how to write the layout, the tile that reads
+// it, the layout's bytes per group of kRepackRows rows and block (32 elements; 256
+// for the Q8_K-paired formats), and whether the tile reads each Q8_0 activation
+// block's int8 sum (the formats whose bytes are value + offset).
+struct RepackedGemm {
+    RepackFn repack = nullptr;
+    RepackedTileFn tile = nullptr;
+    size_t unit_bytes = 0;
+    bool block_sums = false;
+};
+
 struct KernelSet {
     DotTileFn tile[kMaxTypeId] = {};  // by weight type id; null: no kernel, use the generic path
     DotF32Fn dot_f32 = nullptr;       // for the generic path (decoded weight row . f32 activations)
     QuantizeFn quantize[kMaxTypeId] = {};  // by activation type id; null: the reference quantizer
-    RepackFn repack[kMaxTypeId] = {};    // by weight type id; null: no repacked GEMM for it
-    RepackedTileFn repacked_tile[kMaxTypeId] = {};  // by weight type id, with repack
+    RepackedGemm repacked[kMaxTypeId] = {};  // by weight type id; null functions: no repacked GEMM for it
     ScoresF16Fn scores_f16 = nullptr;  // attention over the f16 KV cache; null: attention.cpp's scalar loops
     MixF16Fn mix_f16 = nullptr;
     ScaleRoundF16Fn scale_round_f16 = nullptr;

@@ -128,47 +128,37 @@ void matmul(const WeightView& w, const uint8_t* prepared, int64_t n, float* y, i
 }
 
 namespace {
-RepackedTileFn repacked_tile_for(GgmlType weight, Isa isa) {
+// The repacked GEMM for weight on isa; functions null where there is none.
+const RepackedGemm& repacked_gemm(GgmlType weight, Isa isa) {
+    static const RepackedGemm none;
     const auto id = static_cast<uint32_t>(weight);
-    return id < kMaxTypeId ? kernel_set(isa).repacked_tile[id] : nullptr;
+    return id < kMaxTypeId ? kernel_set(isa).repacked[id] : none;
 }
 int64_t repack_unit(GgmlType weight) { return vec_dot_type(weight) == GgmlType::Q8_K ? QK_K : 32; }
-size_t repack_unit_bytes(GgmlType weight) {
-    if (weight == GgmlType::BF16) return kRepackBf16Bytes;
-    if (weight == GgmlType::Q4_0 || weight == GgmlType::IQ4_NL) return kRepackQ4Bytes;
-    if (weight == GgmlType::Q5_0) return kRepackQ5Bytes;
-    if (weight == GgmlType::Q4_1) return kRepackQ4_1Bytes;
-    if (weight == GgmlType::Q5_1) return kRepackQ5_1Bytes;
-    if (weight == GgmlType::Q2_K) return kRepackQ2KBytes;
-    if (weight == GgmlType::Q3_K) return kRepackQ3KBytes;
-    if (weight == GgmlType::Q4_K) return kRepackQ4KBytes;
-    if (weight == GgmlType::Q5_K) return kRepackQ5KBytes;
-    if (weight == GgmlType::Q6_K) return kRepackQ6KBytes;
-    if (weight == GgmlType::IQ4_XS || weight == GgmlType::IQ3_S || weight == GgmlType::IQ3_XXS) return kRepackIQ4XSBytes;
-    return kRepackBlockBytes;
-}
 }  // namespace
 
 bool can_repack(GgmlType weight, Isa isa) {
-    const auto id = static_cast<uint32_t>(weight);
-    return id < kMaxTypeId && kernel_set(isa).repack[id] && repacked_tile_for(weight, isa);
+    const RepackedGemm& g = repacked_gemm(weight, isa);
+    return g.repack && g.tile;
 }
+
+bool repacked_needs_block_sums(GgmlType weight, Isa isa) { return repacked_gemm(weight, isa).block_sums; }
 
 bool repack(const WeightView& w, Isa isa, int n_threads, RepackedWeights* out,
             const std::function<void(int64_t, int64_t)>& rows_done) {
     if (!can_repack(w.type, isa) || w.cols % repack_unit(w.type)) return false;
-    const RepackFn fn = kernel_set(isa).repack[static_cast<uint32_t>(w.type)];
+    const RepackedGemm& gemm = repacked_gemm(w.type, isa);
     const int64_t groups = (w.rows + kRepackRows - 1) / kRepackRows, blocks = w.cols / repack_unit(w.type);
     out->source = w.type;
     out->rows = w.rows;
     out->cols = w.cols;
-    out->data.assign(static_cast<size_t>(groups * blocks) * repack_unit_bytes(w.type), 0);
+    out->data.assign(static_cast<size_t>(groups * blocks) * gemm.unit_bytes, 0);
     // Slices of 64 groups (1024 rows): the source of each is done with as soon as it is copied.
     const int64_t slice = 64, n_slices = (groups + slice - 1) / slice;
 #pragma omp parallel for num_threads(std::max(1, n_threads)) schedule(dynamic, 1)
     for (int64_t i = 0; i < n_slices; ++i) {
         const int64_t g0 = i * slice, g1 = std::min(groups, g0 + slice);
-        fn(w.data, w.row_bytes, w.rows, w.cols, g0, g1, out->data.data());
+        gemm.repack(w.data, w.row_bytes, w.rows, w.cols, g0, g1, out->data.data());
         if (rows_done) rows_done(g0 * kRepackRows, std::min(w.rows, g1 * kRepackRows));
     }
     return true;
@@ -222,7 +212,7 @@ int64_t add_chunks(const MatmulJob& job, int32_t index, int n_threads, std::vect
 }  // namespace
 
 void matmul_batch(std::span<const MatmulJob> jobs, Isa isa, int n_threads) {
-    // Q8_0-paired repacked GEMMs need each activation block's sum; computed once here where not given.
+    // Some repacked GEMMs need each activation block's sum; computed once here where not given.
     std::vector<std::vector<int32_t>> own_sums(jobs.size());
     std::vector<const int32_t*> sums(jobs.size());
     std::vector<Chunk> chunks;
@@ -230,7 +220,7 @@ void matmul_batch(std::span<const MatmulJob> jobs, Isa isa, int n_threads) {
     for (size_t j = 0; j < jobs.size(); ++j) {
         const MatmulJob& job = jobs[j];
         sums[j] = job.block_sums;
-        if (job.repacked && !job.block_sums && vec_dot_type(job.repacked->source) == GgmlType::Q8_0) {
+        if (job.repacked && !job.block_sums && repacked_needs_block_sums(job.repacked->source, isa)) {
             own_sums[j].resize(static_cast<size_t>(job.n * (job.repacked->cols / QK8_0)));
             q8_0_block_sums(job.prepared, job.n, job.repacked->cols, own_sums[j].data());
             sums[j] = own_sums[j].data();
@@ -240,7 +230,7 @@ void matmul_batch(std::span<const MatmulJob> jobs, Isa isa, int n_threads) {
     const auto run = [&](const Chunk& c) {
         const MatmulJob& job = jobs[static_cast<size_t>(c.job)];
         if (const RepackedWeights* r = job.repacked) {
-            repacked_tile_for(r->source, isa)(r->data.data(), r->rows, r->cols, c.begin, c.end, job.prepared,
+            repacked_gemm(r->source, isa).tile(r->data.data(), r->rows, r->cols, c.begin, c.end, job.prepared,
                                               prepared_row_bytes(r->source, r->cols, isa), sums[static_cast<size_t>(c.job)],
                                               job.n, job.y, job.ldy);
         } else {

@@ -69,12 +69,14 @@ bool can_repack(GgmlType weight, Isa isa);
 bool repack(const WeightView& w, Isa isa, int n_threads, RepackedWeights* out,
             const std::function<void(int64_t, int64_t)>& rows_done = {});
 // The sum of each Q8_0 block's int8 values, for n prepared rows of k elements:
-// sums[c * (k / 32) + b]. The repacked GEMMs of the Q8_0-paired formats need them.
+// sums[c * (k / 32) + b]. Some repacked GEMMs of the Q8_0-paired formats need them:
+// those for which repacked_needs_block_sums is true.
 void q8_0_block_sums(const uint8_t* prepared, int64_t n, int64_t k, int32_t* sums);
+bool repacked_needs_block_sums(GgmlType weight, Isa isa);
 
 // y[c * ldy + r] = W[r] . act[c] from the repacked copy; activations prepared for
-// w.source. block_sums: q8_0_block_sums of the activations when w.source pairs
-// with Q8_0 (computed here when null), ignored otherwise.
+// w.source. block_sums: q8_0_block_sums of the activations where the GEMM needs
+// them (computed here when null), ignored otherwise.
 void matmul_repacked(const RepackedWeights& w, const uint8_t* prepared, const int32_t* block_sums, int64_t n, float* y,
                      int64_t ldy, Isa isa, int n_threads);
 

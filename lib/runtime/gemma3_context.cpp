@@ -233,7 +233,8 @@ cpu::MatmulJob Gemma3Context::job_for(const Weight& w, float* y) {
     const GgmlType t = w.view.type;
     if (model_.prompt_repack())
         if (const cpu::RepackedWeights* r = w.repacked(isa_, n_threads_))
-            return {nullptr, r, input_.get(t), input_.block_sums(t), input_n_, y, w.view.rows};
+            return {nullptr, r, input_.get(t), cpu::repacked_needs_block_sums(t, isa_) ? input_.block_sums(t) : nullptr,
+                    input_n_, y, w.view.rows};
     return {&w.view, nullptr, input_.get(t), nullptr, input_n_, y, w.view.rows};
 }
 
