@@ -114,11 +114,13 @@ public:
         for (int64_t r = 0; r < rows_; ++r) {
             const auto [lo, hi] = valid(r, a, b);
             const float m = buf_->max[static_cast<size_t>(r)];
+            std::fill(score(r, a), score(r, std::min(lo, b + 1)), 0.0f);
+            std::fill(score(r, std::max(hi + 1, a)), score(r, b + 1), 0.0f);
             double sum = 0.0;
-            for (int64_t j = a; j <= b; ++j) {
-                float* s = score(r, j);
-                *s = j < lo || j > hi ? 0.0f : std::exp(*s - m);
-                sum += *s;
+            if (lo <= hi && set_.exp_sum) {
+                sum = set_.exp_sum(score(r, lo), hi - lo + 1, m);
+            } else {
+                for (int64_t j = lo; j <= hi; ++j) sum += *score(r, j) = std::exp(*score(r, j) - m);
             }
             buf_->chunk_sum[static_cast<size_t>(c * rows_ + r)] = sum;
         }

@@ -24,6 +24,9 @@ using ScoresF16Fn = void (*)(const float* q, int64_t nq, int64_t d, const uint16
 using MixF16Fn = void (*)(const float* p, int64_t lp, int64_t nq, const uint16_t* v, int64_t v_stride, int64_t nv,
                           float* out, int64_t d);
 using ScaleRoundF16Fn = void (*)(float* s, int64_t n, float scale);  // s[j] = f16(s[j] * scale) as float
+// s[j] = exp(s[j] - max) for j < n (within 2 ulp; 0 below e^-87, where a probability
+// rounds to 0 in f16 anyway); returns their sum in double, in a fixed order.
+using ExpSumFn = double (*)(float* s, int64_t n, float max);
 // y[i] = gelu(gate[i]) * up[i] through the f16 GELU table (kernels/cpu/geglu.h),
 // for the first n - n % 8 elements (geglu() does the rest).
 using GegluFn = void (*)(const uint16_t* table, const float* gate, const float* up, float* y, int64_t n);
@@ -93,6 +96,7 @@ struct KernelSet {
     ScoresF16Fn scores_f16 = nullptr;  // attention over the f16 KV cache; null: attention.cpp's scalar loops
     MixF16Fn mix_f16 = nullptr;
     ScaleRoundF16Fn scale_round_f16 = nullptr;
+    ExpSumFn exp_sum = nullptr;  // null: std::exp and a sequential sum
     GegluFn geglu = nullptr;           // null: geglu.cpp's scalar loop
     DotTileFn get(GgmlType t) const {
         const auto id = static_cast<uint32_t>(t);

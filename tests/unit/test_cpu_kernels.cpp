@@ -16,6 +16,7 @@
 #include "kernels/common/half.h"
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/geglu.h"
+#include "kernels/cpu/kernel_table.h"
 #include "kernels/cpu/matmul.h"
 #include "kernels/cpu/vec_dot_type.h"
 #include "kernels/ref/dequantize.h"
@@ -289,6 +290,38 @@ TEST_CASE("attention split across threads, or over a prompt tile, equals one tok
             INFO(gmg::cpu::isa_name(isa) << " tile, rows " << lo << ".." << hi);
             CHECK(std::memcmp(alone.data(), out.data() + nq * d, alone.size() * sizeof(float)) == 0);
         }
+    }
+}
+
+TEST_CASE("the softmax exponentials are within 2 ulp of exp and their double sum is exact to 1e-12", "[kernels]") {
+    std::mt19937 rng(23);
+    std::uniform_real_distribution<float> uniform(-95.0f, 5.0f);
+    for (Isa isa : isas_here()) {
+        const gmg::cpu::ExpSumFn exp_sum = gmg::cpu::kernel_set(isa).exp_sum;
+        if (!exp_sum) continue;
+        for (int64_t n : {1, 7, 8, 13, 64, 1001}) {
+            const float max = 5.0f;
+            std::vector<float> s(static_cast<size_t>(n));
+            for (auto& x : s) x = uniform(rng);
+            s[0] = max;  // the maximum itself: exactly 1
+            if (n > 8) s[3] = -INFINITY, s[5] = max - 87.0f, s[6] = max - 88.0f;
+            const std::vector<float> in = s;
+            const double sum = exp_sum(s.data(), n, max);
+            double want_sum = 0.0;
+            for (int64_t j = 0; j < n; ++j) {
+                const double want = std::exp(static_cast<double>(in[static_cast<size_t>(j)] - max));
+                const float got = s[static_cast<size_t>(j)];
+                want_sum += got;
+                INFO(gmg::cpu::isa_name(isa) << " n " << n << " x " << in[static_cast<size_t>(j)] - max);
+                if (in[static_cast<size_t>(j)] - max < -87.3f) CHECK(got == 0.0f);  // flushed (f16 rounds it to 0 too)
+                else CHECK(std::fabs(got - want) <= 2.0 * std::ldexp(1.0, std::ilogb(want) - 23));
+            }
+            CHECK(s[0] == 1.0f);
+            CHECK(std::fabs(sum - want_sum) <= 1e-12 * want_sum);
+        }
+        std::vector<float> nan = {std::nanf(""), 0.0f};
+        exp_sum(nan.data(), 2, 0.0f);
+        CHECK(std::isnan(nan[0]));
     }
 }
 
