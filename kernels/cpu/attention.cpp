@@ -56,8 +56,8 @@ constexpr int64_t kChunk = 128;
 // at the end, are taken over the chunks in ascending order.
 class TileAttention {
 public:
-    // slots: how many chunks' shares of the output are kept at once (1: each is
-    // added as soon as it is computed; chunks(): all, for the threaded passes).
+    // n_threads > 1 keeps every chunk's share of the output until all are
+    // computed; one thread adds each as soon as it is done.
     TileAttention(const QueryTile& tile, int64_t d, const KvRows& kv, Isa isa, int n_threads)
         : tile_(tile), d_(d), kv_(kv), set_(kernel_set(isa)), simd_(set_.scores_f16 && set_.mix_f16),
           rows_(tile.tokens * tile.heads) {

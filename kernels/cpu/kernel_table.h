@@ -71,16 +71,18 @@ inline constexpr size_t kRepackIQ4XSBytes = kRepackRows * 2 + 8 * kRepackRows + 
 inline constexpr size_t kRepackBf16Bytes = 16 * kRepackRows * 4;
 // Writes rows [g0, g1) groups of the repacked layout from the source rows.
 using RepackFn = void (*)(const uint8_t* w, size_t w_stride, int64_t rows, int64_t k, int64_t g0, int64_t g1, uint8_t* out);
-// Repacked rows [g0, g1) groups x n prepared activation rows. block_sums: for
-// Q8_0 activations, the sum of each block's int8 values ([column][block]);
-// null for the other formats.
+// Repacked rows [g0, g1) groups x n prepared activation rows. block_sums: the
+// sum of each Q8_0 activation block's int8 values ([column][block]) where the
+// GEMM reads them (RepackedGemm::block_sums), else null.
 using RepackedTileFn = void (*)(const uint8_t* packed, int64_t rows, int64_t k, int64_t g0, int64_t g1, const uint8_t* a,
                                 size_t a_stride, const int32_t* block_sums, int64_t n_cols, float* y, int64_t ldy);
 
 // One weight type's repacked GEMM: how to write the layout, the tile that reads
 // it, the layout's bytes per group of kRepackRows rows and block (32 elements; 256
 // for the Q8_K-paired formats), and whether the tile reads each Q8_0 activation
-// block's int8 sum (the formats whose bytes are value + offset).
+// block's int8 sum (to start each block's integer sum at -offset * that sum,
+// where the weights are stored as value + offset and multiplied unsigned;
+// AVX2's sign trick for Q8_0 and IQ4_NL needs none).
 struct RepackedGemm {
     RepackFn repack = nullptr;
     RepackedTileFn tile = nullptr;

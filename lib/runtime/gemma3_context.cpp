@@ -268,22 +268,12 @@ void Gemma3Context::attention(int64_t il, int64_t n, int64_t pos0) {
     const Gemma3Config& c = cfg_;
     const int64_t Q = c.q_dim(), KV = c.kv_dim(), D = c.head_dim, group = c.n_head / c.n_head_kv;
     const bool global = c.is_global(il);
-    // A work item is a tile of up to kTileTokens tokens and the query heads that
-    // share a KV head: each cached row is read once for all of them. With fewer
-    // items than threads (one-token decode) the heads are split further. The
-    // tiles run from the last (largest range) to the first, so that the long
-    // ones do not end up last on one thread. Per head the result is the same.
-    constexpr int64_t kTileTokens = 4;
-    const int64_t tile = n >= 4 * kTileTokens * n_threads_ ? kTileTokens : 1;
-    const int64_t tiles = (n + tile - 1) / tile;
-    int64_t splits = 1;
-    while (tiles * c.n_head_kv * splits < n_threads_ && group % (2 * splits) == 0) splits *= 2;
-    const int64_t heads = group / splits, items = c.n_head_kv * splits;
     const auto visible_from = [&](int64_t p) { return global ? 0 : std::max<int64_t>(0, p - c.sliding_window + 1); };
-    if (n == 1 && !reference_ && n_threads_ > 1) {
-        // One token has too few heads to keep the threads busy at long contexts
-        // (Gemma3-1B: four, on one KV head): its cached positions are split across
-        // them instead, each cached row read once for all the heads.
+    if (n == 1 && !reference_ && c.n_head_kv < n_threads_) {
+        // One token with fewer KV heads than threads (Gemma3-1B: one, for four
+        // query heads): its cached positions are split across the threads, each
+        // cached row read once for all the heads of its KV head. Same bits as one
+        // thread (attend_tile).
         const int64_t hi = pos0, lo = visible_from(pos0);
         for (int64_t kvh = 0; kvh < c.n_head_kv; ++kvh) {
             const cpu::KvRows rows{cache_.k(il, 0) + kvh * D, cache_.v(il, 0) + kvh * D, cache_.capacity(il), KV};
@@ -292,6 +282,18 @@ void Gemma3Context::attention(int64_t il, int64_t n, int64_t pos0) {
         }
         return;
     }
+    // A work item is a tile of up to kTileTokens tokens and the query heads that
+    // share a KV head: each cached row is read once for all of them. With fewer
+    // items than threads the heads are split further (and the reference path
+    // splits one token's heads so). The tiles run from the last (largest range)
+    // to the first, so that the long ones do not end up last on one thread. Per
+    // head the result is the same.
+    constexpr int64_t kTileTokens = 4;
+    const int64_t tile = n >= 4 * kTileTokens * n_threads_ ? kTileTokens : 1;
+    const int64_t tiles = (n + tile - 1) / tile;
+    int64_t splits = 1;
+    while (tiles * c.n_head_kv * splits < n_threads_ && group % (2 * splits) == 0) splits *= 2;
+    const int64_t heads = group / splits, items = c.n_head_kv * splits;
 #pragma omp parallel for num_threads(n_threads_) schedule(dynamic, 1) collapse(2)
     for (int64_t rt = 0; rt < tiles; ++rt) {
         for (int64_t item = 0; item < items; ++item) {
