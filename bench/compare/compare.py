@@ -5,8 +5,10 @@ drift; alternating spreads the drift over both). Prints a markdown table with th
 ratio and, for decode, the share of the bandwidth floor (tensor bytes per token
 over the machine's measured read bandwidth).
 
-usage: compare.py MODEL.gguf... [--threads 2] [--reps 3] [--rounds 2] [-p 512] [-n 128]
+usage: compare.py MODEL.gguf... [--threads 2] [--reps 3] [--rounds 2] [-p 512] [-n 128] [-d 0]
                   [--build build] [--llama-bench build-llama/bin/llama-bench] [--json OUT]
+-d DEPTH: both engines first fill the cache with DEPTH positions (llama-bench's -d);
+the floor then counts the weights only, so that column is left out.
 """
 import argparse
 import json
@@ -23,6 +25,7 @@ ap.add_argument("--reps", type=int, default=3)
 ap.add_argument("--rounds", type=int, default=2, help="alternations per engine and test")
 ap.add_argument("-p", type=int, default=512)
 ap.add_argument("-n", type=int, default=128)
+ap.add_argument("-d", type=int, default=0, help="positions already in the cache (llama-bench -d)")
 ap.add_argument("--build", default=os.path.join(root, "build"))
 ap.add_argument("--llama-bench", default=os.path.join(root, "build-llama", "bin", "llama-bench"))
 ap.add_argument("--json", help="write every measurement here")
@@ -34,6 +37,10 @@ def run_json(cmd):
     return json.loads(out[out.index("["):])
 
 
+def spread(xs):  # sample standard deviation; 0 for a single sample
+    return statistics.stdev(xs) if len(xs) > 1 else 0.0
+
+
 def read_bandwidth():
     res = subprocess.run([os.path.join(args.build, "bin", "gmg-bench-matvec"), "--benchmark_filter=ReadBandwidth",
                           "--benchmark_format=json"], check=True, capture_output=True, text=True).stdout
@@ -43,9 +50,9 @@ def read_bandwidth():
 
 def engines(model, p, n):
     ours = [os.path.join(args.build, "bin", "gmg-bench"), "-m", model, "-p", str(p), "-n", str(n),
-            "-t", str(args.threads), "-r", str(args.reps), "--json"]
+            "-t", str(args.threads), "-r", str(args.reps), "-d", str(args.d), "--json"]
     theirs = [args.llama_bench, "-m", model, "-p", str(p), "-n", str(n), "-t", str(args.threads),
-              "-r", str(args.reps), "-o", "json"]
+              "-r", str(args.reps), "-d", str(args.d), "-o", "json"]
     return {"gemmagguf": ours, "llama.cpp": theirs}
 
 
@@ -57,6 +64,7 @@ for model in args.models:
     for test, p, n in (("pp", args.p, 0), ("tg", 0, args.n)):
         if (p or n) == 0:
             continue
+        label = f"{test}{p or n}" + (f" @ d{args.d}" if args.d else "")
         samples = {"gemmagguf": [], "llama.cpp": []}
         extra = {}
         for r in range(args.rounds):
@@ -68,12 +76,12 @@ for model in args.models:
                 samples[engine] += res["samples_ts"]
                 if engine == "gemmagguf":
                     extra = res
-                print(f"{name} {test}{p or n} {engine}: {res['avg_ts']:.2f} t/s", file=sys.stderr)
+                print(f"{name} {label} {engine}: {res['avg_ts']:.2f} t/s", file=sys.stderr)
         ours, theirs = statistics.mean(samples["gemmagguf"]), statistics.mean(samples["llama.cpp"])
-        floor = bw / extra["model_size"] if test == "tg" else None
-        rows.append((name, f"{test}{p or n}", ours, statistics.stdev(samples["gemmagguf"]), theirs,
-                     statistics.stdev(samples["llama.cpp"]), ours / theirs, floor, extra["peak_rss_bytes"]))
-        record["results"].append({"model": name, "test": f"{test}{p or n}", "samples": samples,
+        floor = bw / extra["model_size"] if test == "tg" and not args.d else None
+        rows.append((name, label, ours, spread(samples["gemmagguf"]), theirs,
+                     spread(samples["llama.cpp"]), ours / theirs, floor, extra["peak_rss_bytes"]))
+        record["results"].append({"model": name, "test": label, "depth": args.d, "samples": samples,
                                   "model_size": extra["model_size"], "floor_ts": floor,
                                   "peak_rss_bytes": extra["peak_rss_bytes"]})
 
