@@ -56,9 +56,7 @@ constexpr int64_t kChunk = 128;
 // at the end, are taken over the chunks in ascending order.
 class TileAttention {
 public:
-    // n_threads > 1 keeps every chunk's share of the output until all are
-    // computed; one thread adds each as soon as it is done.
-    TileAttention(const QueryTile& tile, int64_t d, const KvRows& kv, Isa isa, int n_threads)
+    TileAttention(const QueryTile& tile, int64_t d, const KvRows& kv, Isa isa)
         : tile_(tile), d_(d), kv_(kv), set_(kernel_set(isa)), simd_(set_.scores_f16 && set_.mix_f16),
           rows_(tile.tokens * tile.heads) {
         first_ = *std::min_element(tile.lo, tile.lo + tile.tokens);
@@ -72,8 +70,7 @@ public:
         b.scores.resize(static_cast<size_t>(rows_ * n_));
         b.chunk_max.resize(static_cast<size_t>(chunks_ * rows_));
         b.chunk_sum.resize(static_cast<size_t>(chunks_ * rows_));
-        slots_ = n_threads > 1 ? chunks_ : 1;
-        b.partial.resize(static_cast<size_t>(slots_ * rows_ * d));
+        b.partial.resize(static_cast<size_t>(rows_ * d));  // one share: each is added as soon as it is done
         b.out.assign(static_cast<size_t>(rows_ * d), 0.0f);
         b.max.resize(static_cast<size_t>(rows_));
         b.inv.resize(static_cast<size_t>(rows_));
@@ -84,6 +81,13 @@ public:
     }
 
     int64_t chunks() const { return chunks_; }
+
+    // For passes split across threads: every chunk's share of the output is kept
+    // until all are computed, then added in order.
+    void keep_all_shares() {
+        slots_ = chunks_;
+        buf_->partial.resize(static_cast<size_t>(slots_ * rows_ * d_));
+    }
 
     void scores(int64_t c) {
         const auto [a, b] = chunk_range(c);
@@ -193,22 +197,16 @@ private:
     const KernelSet& set_;
     const bool simd_;
     const int64_t rows_;
-    int64_t first_, last_, n_, chunk0_, chunks_, slots_;
+    int64_t first_, last_, n_, chunk0_, chunks_, slots_ = 1;
     Buffers* buf_;
 };
-
-int64_t chunks_of(const QueryTile& tile) {
-    const int64_t first = *std::min_element(tile.lo, tile.lo + tile.tokens);
-    const int64_t last = *std::max_element(tile.hi, tile.hi + tile.tokens);
-    return last / kChunk - first / kChunk + 1;
-}
 
 }  // namespace
 
 void attend_tile(const QueryTile& tile, int64_t d, const KvRows& kv, Isa isa, int n_threads) {
-    const int threads = static_cast<int>(std::clamp<int64_t>(n_threads, 1, chunks_of(tile)));
-    TileAttention a(tile, d, kv, isa, threads);
+    TileAttention a(tile, d, kv, isa);
     const int64_t chunks = a.chunks();
+    const int threads = static_cast<int>(std::clamp<int64_t>(n_threads, 1, chunks));
     if (threads == 1) {
         for (int64_t c = 0; c < chunks; ++c) a.scores(c);
         a.take_max();
@@ -216,6 +214,7 @@ void attend_tile(const QueryTile& tile, int64_t d, const KvRows& kv, Isa isa, in
         a.take_sum();
         for (int64_t c = 0; c < chunks; ++c) a.mix(c), a.add(c);
     } else {
+        a.keep_all_shares();
         // Contiguous runs of chunks per thread, so that each streams its part of the cache.
 #pragma omp parallel num_threads(threads)
         {

@@ -269,6 +269,9 @@ void Gemma3Context::attention(int64_t il, int64_t n, int64_t pos0) {
     const int64_t Q = c.q_dim(), KV = c.kv_dim(), D = c.head_dim, group = c.n_head / c.n_head_kv;
     const bool global = c.is_global(il);
     const auto visible_from = [&](int64_t p) { return global ? 0 : std::max<int64_t>(0, p - c.sliding_window + 1); };
+    const auto kv_rows = [&](int64_t kvh) {  // KV head kvh's cached rows
+        return cpu::KvRows{cache_.k(il, 0) + kvh * D, cache_.v(il, 0) + kvh * D, cache_.capacity(il), KV};
+    };
     if (n == 1 && !reference_ && c.n_head_kv < n_threads_) {
         // One token with fewer KV heads than threads (Gemma3-1B: one, for four
         // query heads): its cached positions are split across the threads, each
@@ -276,9 +279,9 @@ void Gemma3Context::attention(int64_t il, int64_t n, int64_t pos0) {
         // thread (attend_tile).
         const int64_t hi = pos0, lo = visible_from(pos0);
         for (int64_t kvh = 0; kvh < c.n_head_kv; ++kvh) {
-            const cpu::KvRows rows{cache_.k(il, 0) + kvh * D, cache_.v(il, 0) + kvh * D, cache_.capacity(il), KV};
             const int64_t h0 = kvh * group;
-            cpu::attend_tile({q_.data() + h0 * D, attn_.data() + h0 * D, 1, group, Q, &lo, &hi}, D, rows, isa_, n_threads_);
+            cpu::attend_tile({q_.data() + h0 * D, attn_.data() + h0 * D, 1, group, Q, &lo, &hi}, D, kv_rows(kvh), isa_,
+                             n_threads_);
         }
         return;
     }
@@ -299,7 +302,7 @@ void Gemma3Context::attention(int64_t il, int64_t n, int64_t pos0) {
         for (int64_t item = 0; item < items; ++item) {
             const int64_t t0 = (tiles - 1 - rt) * tile, tn = std::min(tile, n - t0);
             const int64_t h0 = item * heads, kvh = h0 / group;
-            const cpu::KvRows rows{cache_.k(il, 0) + kvh * D, cache_.v(il, 0) + kvh * D, cache_.capacity(il), KV};
+            const cpu::KvRows rows = kv_rows(kvh);
             int64_t lo[kTileTokens], hi[kTileTokens];
             for (int64_t t = 0; t < tn; ++t) hi[t] = pos0 + t0 + t, lo[t] = visible_from(hi[t]);
             const float* qh = q_.data() + t0 * Q + h0 * D;
