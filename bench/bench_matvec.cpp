@@ -127,44 +127,12 @@ Problem make(GgmlType t, int64_t k, int64_t rows, int64_t n) {
     return p;
 }
 
-void BM_MatVec(benchmark::State& state, GgmlType t, int64_t k, int64_t rows) {
-    Problem p = make(t, k, rows, 1);
-    const int threads = omp_get_max_threads();
-    for (auto _ : state) {
-        gmg::cpu::matmul(p.w, p.act.data(), 1, p.y.data(), rows, gmg::cpu::active_isa(), threads);
-        benchmark::ClobberMemory();
-    }
-    const double bytes = static_cast<double>(p.weights.size());
-    state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * bytes));
-    state.counters["pct_of_bw"] = benchmark::Counter(bytes * static_cast<double>(state.iterations()) / read_bandwidth() * 100,
-                                                     benchmark::Counter::kIsRate);
-}
-
-// Decode through the repacked copy, as the model runs every type that has one.
-void BM_MatVecRepacked(benchmark::State& state, GgmlType t, int64_t k, int64_t rows) {
-    Problem p = make(t, k, rows, 1);
-    const int threads = omp_get_max_threads();
-    const gmg::cpu::Isa isa = gmg::cpu::active_isa();
-    gmg::cpu::RepackedWeights packed;
-    if (!gmg::cpu::repack(p.w, isa, threads, &packed)) {
-        state.SkipWithError("no repacked layout for this type on this ISA");
-        return;
-    }
-    for (auto _ : state) {
-        gmg::cpu::matmul_repacked(packed, p.act.data(), nullptr, 1, p.y.data(), rows, isa, threads);
-        benchmark::ClobberMemory();
-    }
-    const double bytes = static_cast<double>(packed.data.size());
-    state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * bytes));
-    state.counters["pct_of_bw"] = benchmark::Counter(bytes * static_cast<double>(state.iterations()) / read_bandwidth() * 100,
-                                                     benchmark::Counter::kIsRate);
-}
-
-// Prefill: 512 columns through the direct kernels, or through the repacked copy
-// (as the model runs prompts for every type that has one). GFLOP/s counts two
-// operations per multiply-add, as PeakInt8's GOPS does.
-void BM_MatMat(benchmark::State& state, GgmlType t, int64_t k, int64_t rows, bool repacked) {
-    const int64_t n = 512;
+// One product of n activation columns, through the direct kernels or through the
+// repacked copy (as the model runs decode and prompts for every type that has
+// one). Decode (n = 1) reports the weight bytes read per second and their share of
+// the read bandwidth; prefill GFLOP/s, two operations per multiply-add as
+// PeakInt8's GOPS counts them.
+void BM_Product(benchmark::State& state, GgmlType t, int64_t k, int64_t rows, int64_t n, bool repacked) {
     Problem p = make(t, k, rows, n);
     const int threads = omp_get_max_threads();
     const gmg::cpu::Isa isa = gmg::cpu::active_isa();
@@ -178,8 +146,15 @@ void BM_MatMat(benchmark::State& state, GgmlType t, int64_t k, int64_t rows, boo
         else gmg::cpu::matmul(p.w, p.act.data(), n, p.y.data(), rows, isa, threads);
         benchmark::ClobberMemory();
     }
-    state.counters["GFLOP/s"] = benchmark::Counter(2.0 * static_cast<double>(k * rows * n) * static_cast<double>(state.iterations()) / 1e9,
-                                                   benchmark::Counter::kIsRate);
+    const auto iterations = static_cast<double>(state.iterations());
+    if (n == 1) {
+        const double bytes = static_cast<double>(repacked ? packed.data.size() : p.weights.size());
+        state.SetBytesProcessed(static_cast<int64_t>(iterations * bytes));
+        state.counters["pct_of_bw"] = benchmark::Counter(bytes * iterations / read_bandwidth() * 100, benchmark::Counter::kIsRate);
+    } else {
+        state.counters["GFLOP/s"] =
+            benchmark::Counter(2.0 * static_cast<double>(k * rows * n) * iterations / 1e9, benchmark::Counter::kIsRate);
+    }
 }
 
 int register_all() {
@@ -195,21 +170,19 @@ int register_all() {
         const std::string name(gmg::traits_of(t).name);
         for (auto [k, rows] : shapes) {
             if (!gmg::row_bytes(t, k)) continue;  // 1152-wide rows exist only in 32-element formats
-            benchmark::RegisterBenchmark(("MatVec/" + name + "/" + std::to_string(k) + "x" + std::to_string(rows)).c_str(),
-                                         BM_MatVec, t, k, rows)
+            const std::string shape = std::to_string(k) + "x" + std::to_string(rows);
+            benchmark::RegisterBenchmark(("MatVec/" + name + "/" + shape).c_str(), BM_Product, t, k, rows, 1, false)
                 ->Unit(benchmark::kMicrosecond)->UseRealTime();
             if (gmg::cpu::can_repack(t, gmg::cpu::active_isa()))
-                benchmark::RegisterBenchmark(
-                    ("MatVecRepacked/" + name + "/" + std::to_string(k) + "x" + std::to_string(rows)).c_str(),
-                    BM_MatVecRepacked, t, k, rows)
+                benchmark::RegisterBenchmark(("MatVecRepacked/" + name + "/" + shape).c_str(), BM_Product, t, k, rows, 1, true)
                     ->Unit(benchmark::kMicrosecond)->UseRealTime();
         }
         const int64_t k = gmg::row_bytes(t, 1152) ? 1152 : 6912, rows = k == 1152 ? 6912 : 1152;
         const std::string shape = std::to_string(k) + "x" + std::to_string(rows);
-        benchmark::RegisterBenchmark(("MatMat512/" + name + "/" + shape).c_str(), BM_MatMat, t, k, rows, false)
+        benchmark::RegisterBenchmark(("MatMat512/" + name + "/" + shape).c_str(), BM_Product, t, k, rows, 512, false)
             ->Unit(benchmark::kMillisecond)->UseRealTime();
         if (gmg::cpu::can_repack(t, gmg::cpu::active_isa()))
-            benchmark::RegisterBenchmark(("MatMatRepacked512/" + name + "/" + shape).c_str(), BM_MatMat, t, k, rows, true)
+            benchmark::RegisterBenchmark(("MatMatRepacked512/" + name + "/" + shape).c_str(), BM_Product, t, k, rows, 512, true)
                 ->Unit(benchmark::kMillisecond)->UseRealTime();
     }
     return 0;
