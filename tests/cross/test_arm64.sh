@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The AArch64 build, proven here on x86-64 with Debian's cross compiler and qemu-user:
-#   1. every library source compiles for 64-bit Arm with -Wall -Wextra -Werror (no
-#      x86 intrinsic or header leaks out of kernels/cpu/x86/);
+#   1. every library source compiles for 64-bit Arm with -Wall -Wextra -Werror
+#      (build_arm64.sh);
 #   2. the CPU kernel tests (tests/unit/test_cpu_kernels.cpp, the NEON kernels of
 #      every format against the scalar reference) are linked statically and run
 #      under qemu-aarch64 twice: as a Cortex-A53 (plain NEON) and as a CPU with the
@@ -14,34 +14,14 @@ cxx=${2:-aarch64-linux-gnu-g++}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 [ -n "${GMG_KEEP_CROSS:-}" ] && trap - EXIT && echo "keeping $out"
-# Header-only dependencies, copied so that the host's /usr/include stays out of the cross build.
-mkdir -p "$out/include"
-cp -r /usr/include/fmt "$out/include/"
-cp -r /usr/include/catch2 "$out/include/"
-flags=(-std=c++20 -O2 -fopenmp -Wall -Wextra -Werror -I"$src" -I"$src/include" -I/usr/include/eigen3 -I"$out/include"
-       -DFMT_HEADER_ONLY -DGMG_VERSION_STRING='"cross"')
+"$src/tests/cross/build_arm64.sh" "$src" "$out" "$cxx"
+mapfile -t flags < "$out/flags"
 objs=()
-compile() {  # FILE [EXTRA FLAGS...]
-    local f=$1
-    shift
-    local o
-    o="$out/$(echo "${f#"$src"/}" | tr / _).o"
-    "$cxx" "${flags[@]}" "$@" -c "$f" -o "$o"
-    objs+=("$o")
-}
-for f in "$src"/kernels/common/*.cpp "$src"/kernels/ref/*.cpp "$src"/kernels/cpu/*.cpp "$src"/lib/*/*.cpp \
-         "$src"/kernels/gpu/host_emulation.cpp "$src"/kernels/cpu/arm/quant_dot_neon.cpp; do
-    [ "$(basename "$f")" = no_arm.cpp ] && continue
-    compile "$f"
+for f in catch_main test_cpu_kernels test_gpu_group_decode; do
+    "$cxx" "${flags[@]}" -c "$src/tests/unit/$f.cpp" -o "$out/$f.o"
+    objs+=("$out/$f.o")
 done
-compile "$src"/kernels/cpu/arm/quant_dot_neon_dotprod.cpp -march=armv8.2-a+dotprod
-echo "compiled ${#objs[@]} library sources for aarch64 with $cxx"
-lib_objs=("${objs[@]}")
-objs=()
-compile "$src"/tests/unit/catch_main.cpp
-compile "$src"/tests/unit/test_cpu_kernels.cpp
-compile "$src"/tests/unit/test_gpu_group_decode.cpp
-"$cxx" -static -fopenmp -o "$out/kernel-tests" "${objs[@]}" "${lib_objs[@]}"
+"$cxx" -static -fopenmp -o "$out/kernel-tests" "${objs[@]}" -Wl,--whole-archive "$out/libgmg-arm64.a" -Wl,--no-whole-archive
 echo "linked the kernel tests for aarch64"
 qemu=$(command -v qemu-aarch64-static || command -v qemu-aarch64 || true)
 if [ -z "$qemu" ]; then

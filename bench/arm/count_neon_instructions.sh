@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Instructions the NEON product kernels execute, counted under qemu-aarch64 (the
+# machine here has no Arm core to time them on; instruction counts are repeatable,
+# as callgrind's are on x86). For each type: one product of ROWS x K weights with
+# 1 activation column (decode) and with 4 and 8 (a prompt's columns, read through
+# the same row kernels), as instructions per 32 weights (per column for n > 1),
+# on the dotprod kernel set (-cpu max) and the plain NEON one (-cpu cortex-a53).
+# usage: count_neon_instructions.sh [OUT [TYPE...]]   (OUT defaults to build-arm64)
+set -euo pipefail
+src=$(cd "$(dirname "$0")/../.." && pwd)
+out=${1:-$src/build-arm64}
+shift || true
+types=("$@")
+[ ${#types[@]} -gt 0 ] || types=(Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 IQ4_NL Q2_K Q3_K Q4_K Q5_K Q6_K IQ4_XS IQ3_XXS IQ3_S F16 BF16)
+cxx=${CXX_ARM64:-aarch64-linux-gnu-g++}
+qemu=$(command -v qemu-aarch64-static || command -v qemu-aarch64)
+"$src/tests/cross/build_arm64.sh" "$src" "$out" "$cxx" > /dev/null
+mapfile -t flags < "$out/flags"
+# (the linker's warning about dlopen in libgomp is printed only if the link fails)
+"$cxx" "${flags[@]}" -static -o "$out/neon_product" "$src/bench/arm/neon_product.cpp" \
+    -Wl,--whole-archive "$out/libgmg-arm64.a" -Wl,--no-whole-archive > "$out/link.log" 2>&1 || { cat "$out/link.log"; exit 1; }
+k=2304 rows=32  # k: a multiple of 256 (the K formats) and of 32
+count() {  # CPU TYPE COLUMNS REPS -> executed instructions (one per translation block with -singlestep)
+    "$qemu" -cpu "$1" -singlestep -d nochain,exec -D /dev/stdout "$out/neon_product" "$2" $k $rows "$3" "$4" | grep -c '^Trace'
+}
+per32() {  # CPU TYPE COLUMNS -> instructions per 32 weights and column, one product
+    local one two
+    one=$(count "$1" "$2" "$3" 1)
+    two=$(count "$1" "$2" "$3" 2)
+    awk -v d=$((two - one)) -v n="$3" -v w=$((k * rows)) 'BEGIN { printf "%.1f", d * 32 / (w * n) }'
+}
+echo "| type | dotprod n=1 | n=4 | n=8 | plain NEON n=1 | n=4 | n=8 |"
+echo "|---|---:|---:|---:|---:|---:|---:|"
+for t in "${types[@]}"; do
+    line="| $t"
+    for cpu in max cortex-a53; do
+        for n in 1 4 8; do line="$line | $(per32 $cpu "$t" $n)"; done
+    done
+    echo "$line |"
+done
