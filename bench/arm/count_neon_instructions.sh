@@ -13,15 +13,18 @@ shift || true
 types=("$@")
 [ ${#types[@]} -gt 0 ] || types=(Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 IQ4_NL Q2_K Q3_K Q4_K Q5_K Q6_K IQ4_XS IQ3_XXS IQ3_S F16 BF16)
 cxx=${CXX_ARM64:-aarch64-linux-gnu-g++}
-qemu=$(command -v qemu-aarch64-static || command -v qemu-aarch64)
+qemu=$(command -v qemu-aarch64-static || command -v qemu-aarch64) || { echo "no qemu-aarch64(-static) found" >&2; exit 1; }
+# one instruction per translation block: -singlestep until QEMU 8.0, -one-insn-per-tb from 8.1
+one_insn=-singlestep
+"$qemu" -h | grep -q -- -one-insn-per-tb && one_insn=-one-insn-per-tb
 "$src/tests/cross/build_arm64.sh" "$src" "$out" "$cxx" > /dev/null
 mapfile -t flags < "$out/flags"
 # (the linker's warning about dlopen in libgomp is printed only if the link fails)
 "$cxx" "${flags[@]}" -static -o "$out/neon_product" "$src/bench/arm/neon_product.cpp" \
     -Wl,--whole-archive "$out/libgmg-arm64.a" -Wl,--no-whole-archive > "$out/link.log" 2>&1 || { cat "$out/link.log"; exit 1; }
 k=2304 rows=32  # k: a multiple of 256 (the K formats) and of 32
-count() {  # CPU TYPE COLUMNS REPS -> executed instructions (one per translation block with -singlestep)
-    "$qemu" -cpu "$1" -singlestep -d nochain,exec -D /dev/stdout "$out/neon_product" "$2" $k $rows "$3" "$4" | grep -c '^Trace'
+count() {  # CPU TYPE COLUMNS REPS -> executed instructions (one per logged translation block)
+    "$qemu" -cpu "$1" "$one_insn" -d nochain,exec -D /dev/stdout "$out/neon_product" "$2" $k $rows "$3" "$4" | grep -c '^Trace'
 }
 per32() {  # CPU TYPE COLUMNS -> instructions per 32 weights and column, one product
     local one two

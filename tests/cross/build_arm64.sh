@@ -38,5 +38,5 @@ failed=0
 for p in "${pids[@]}"; do wait "$p" || failed=1; done
 [ $failed = 0 ] || { echo "the aarch64 build failed"; exit 1; }
 rm -f "$out/libgmg-arm64.a"
-"${cxx/%g++/ar}" rcs "$out/libgmg-arm64.a" "${objs[@]}"
+"${AR:-$("$cxx" -print-prog-name=ar)}" rcs "$out/libgmg-arm64.a" "${objs[@]}"
 echo "compiled ${#objs[@]} library sources for aarch64 with $cxx"
