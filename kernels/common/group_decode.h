@@ -98,14 +98,6 @@ GMG_HOST_DEVICE inline uint32_t spread_bit4(uint32_t bits) {
     return ((bits & 1u) << 4) | ((bits & 2u) << 11) | ((bits & 4u) << 18) | ((bits & 8u) << 25);
 }
 
-// IQ2/IQ3 keep 7 sign bits per 8 values; the 8th makes the count of ones even.
-GMG_HOST_DEVICE inline uint32_t sign_byte(uint32_t seven_bits) {
-    const uint32_t v = seven_bits & 127u;
-    uint32_t ones = 0;
-    for (uint32_t b = v; b; b >>= 1) ones += b & 1u;
-    return v | ((ones & 1u) << 7);
-}
-
 // 8 int8 grid values v in {-1, 0, 1} (IQ1) as 8*v + s, s = +-1: the 1/8 delta in integers.
 GMG_HOST_DEVICE inline int32_t iq1_word(uint32_t grid, int s) {
     return pack4(8 * sbyte_of(grid, 0) + s, 8 * sbyte_of(grid, 1) + s, 8 * sbyte_of(grid, 2) + s,
@@ -365,7 +357,7 @@ struct Format<GgmlType::IQ2_XXS> {
         const uint32_t a0 = ld_u32(b + 2 + 8 * grp), a1 = ld_u32(b + 6 + 8 * grp);
         for (int l = 0; l < 4; ++l) {
             const uint64_t grid = t.iq2xxs[(a0 >> (8 * l)) & 255u];
-            const uint32_t signs = sign_byte(a1 >> (7 * l));
+            const uint32_t signs = iq::sign_byte(a1 >> (7 * l));
             signed_grid8(g, l, grid, signs);
         }
         const float db = iq2_scale(d, a1 >> 28);
@@ -381,7 +373,7 @@ struct Format<GgmlType::IQ2_XS> {
         for (int l = 0; l < 4; ++l) {
             const uint32_t w = ld_u16(b + 2 + 2 * (4 * grp + l));
             const uint64_t grid = t.iq2xs[w & 511u];
-            const uint32_t signs = sign_byte(w >> 9);
+            const uint32_t signs = iq::sign_byte(w >> 9);
             signed_grid8(g, l, grid, signs);
         }
         const uint32_t sc = b[66 + grp];
@@ -415,7 +407,7 @@ struct Format<GgmlType::IQ3_XXS> {
         const uint8_t* qs = b + 2;
         const uint32_t a = ld_u32(qs + 64 + 4 * grp);
         for (int l = 0; l < 4; ++l) {
-            const uint32_t signs = sign_byte(a >> (7 * l));
+            const uint32_t signs = iq::sign_byte(a >> (7 * l));
             g.q[2 * l] = signed4(t.iq3xxs[qs[8 * grp + 2 * l]], signs & 15u);
             g.q[2 * l + 1] = signed4(t.iq3xxs[qs[8 * grp + 2 * l + 1]], signs >> 4);
         }

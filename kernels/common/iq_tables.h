@@ -3,6 +3,8 @@
 #pragma once
 #include <cstdint>
 
+#include "kernels/common/compat.h"
+
 namespace gmg::iq {
 
 extern const uint64_t iq2xxs_grid[256];
@@ -20,11 +22,14 @@ inline constexpr int8_t kvalues_fp4[16] = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -
 
 // IQ2/IQ3 store 7 sign bits per 8 values; the 8th is implied by even parity.
 // sign_byte(i) = i with bit 7 set when i has an odd number of ones (ksigns_iq2xs).
-constexpr uint8_t sign_byte(uint32_t seven_bits) {
-    uint32_t v = seven_bits & 127u;
-    uint32_t ones = 0;
-    for (uint32_t b = v; b; b >>= 1) ones += b & 1u;
-    return static_cast<uint8_t>(v | ((ones & 1u) << 7));
+// The reference decoders, the group decoders (host and device) and the NEON
+// kernels all call this one; the parity is folded, without a loop.
+GMG_HOST_DEVICE constexpr uint8_t sign_byte(uint32_t seven_bits) {
+    const uint32_t v = seven_bits & 127u;
+    uint32_t p = v ^ (v >> 4);
+    p ^= p >> 2;
+    p ^= p >> 1;
+    return static_cast<uint8_t>(v | ((p & 1u) << 7));
 }
 
 constexpr float iq1_delta = 0.125f;  // IQ1S_DELTA in ggml
