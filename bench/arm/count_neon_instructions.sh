@@ -4,7 +4,8 @@
 # as callgrind's are on x86). For each type: one product of ROWS x K weights with
 # 1 activation column (decode) and with 4 and 8 (a prompt's columns, read through
 # the same row kernels), as instructions per 32 weights (per column for n > 1),
-# on the dotprod kernel set (-cpu max) and the plain NEON one (-cpu cortex-a53).
+# on the dotprod kernel set (-cpu max), its repacked GEMMs (the layout the model
+# reads where a type has one: "-" where not) and the plain NEON row kernels (-cpu cortex-a53).
 # usage: count_neon_instructions.sh [OUT [TYPE...]]   (OUT defaults to build-arm64)
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
@@ -23,21 +24,26 @@ mapfile -t flags < "$out/flags"
 "$cxx" "${flags[@]}" -static -o "$out/neon_product" "$src/bench/arm/neon_product.cpp" \
     -Wl,--whole-archive "$out/libgmg-arm64.a" -Wl,--no-whole-archive > "$out/link.log" 2>&1 || { cat "$out/link.log"; exit 1; }
 k=2304 rows=32  # k: a multiple of 256 (the K formats) and of 32
-count() {  # CPU TYPE COLUMNS REPS -> executed instructions (one per logged translation block)
-    "$qemu" -cpu "$1" "$one_insn" -d nochain,exec -D /dev/stdout "$out/neon_product" "$2" $k $rows "$3" "$4" | grep -c '^Trace'
+count() {  # CPU TYPE COLUMNS REPS [repacked] -> executed instructions (one per logged translation block)
+    "$qemu" -cpu "$1" "$one_insn" -d nochain,exec -D /dev/stdout "$out/neon_product" "$2" $k $rows "$3" "$4" ${5:-} | grep -c '^Trace'
 }
-per32() {  # CPU TYPE COLUMNS -> instructions per 32 weights and column, one product
+per32() {  # CPU TYPE COLUMNS [repacked] -> instructions per 32 weights and column, one product
     local one two
-    one=$(count "$1" "$2" "$3" 1)
-    two=$(count "$1" "$2" "$3" 2)
+    if [ -n "${4:-}" ] && ! "$qemu" -cpu "$1" "$out/neon_product" "$2" $k $rows 1 0 repacked > /dev/null; then
+        printf -- "-"
+        return
+    fi
+    one=$(count "$1" "$2" "$3" 1 ${4:-})
+    two=$(count "$1" "$2" "$3" 2 ${4:-})
     awk -v d=$((two - one)) -v n="$3" -v w=$((k * rows)) 'BEGIN { printf "%.1f", d * 32 / (w * n) }'
 }
-echo "| type | dotprod n=1 | n=4 | n=8 | plain NEON n=1 | n=4 | n=8 |"
-echo "|---|---:|---:|---:|---:|---:|---:|"
+echo "| type | dotprod n=1 | n=4 | n=8 | dotprod repacked n=1 | n=4 | n=8 | plain NEON n=1 | n=4 | n=8 |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for t in "${types[@]}"; do
     line="| $t"
-    for cpu in max cortex-a53; do
-        for n in 1 4 8; do line="$line | $(per32 $cpu "$t" $n)"; done
+    for mode in "max" "max repacked" "cortex-a53"; do
+        set -- $mode
+        for n in 1 4 8; do line="$line | $(per32 "$1" "$t" $n ${2:-})"; done
     done
     echo "$line |"
 done

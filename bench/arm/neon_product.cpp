@@ -2,7 +2,10 @@
 // the program whose instructions count_neon_instructions.sh counts under
 // qemu-aarch64 (the difference between REPS = 2 and REPS = 1 is one product,
 // setup excluded). No timing here: qemu's speed says nothing about an Arm core's.
-// usage: neon_product TYPE K ROWS COLUMNS REPS
+// With "repacked", the product reads the repacked copy (built, with the activation
+// block sums, in the setup, as the model builds them once); exit status 3 where
+// the type has no repacked GEMM on this CPU.
+// usage: neon_product TYPE K ROWS COLUMNS REPS [repacked]
 #include <cstdio>
 #include <algorithm>
 #include <cstddef>
@@ -17,8 +20,9 @@
 #include "tests/support/random_blocks.h"
 
 int main(int argc, char** argv) {
-    if (argc != 6) {
-        std::fprintf(stderr, "usage: %s TYPE K ROWS COLUMNS REPS\n", argv[0]);
+    const bool repacked = argc == 7 && std::string(argv[6]) == "repacked";
+    if (argc != 6 && !repacked) {
+        std::fprintf(stderr, "usage: %s TYPE K ROWS COLUMNS REPS [repacked]\n", argv[0]);
         return 2;
     }
     const auto type = gmg::type_from_name(argv[1]);
@@ -43,7 +47,16 @@ int main(int argc, char** argv) {
     std::vector<uint8_t> act(gmg::cpu::prepared_row_bytes(*type, k, isa) * static_cast<size_t>(n));
     gmg::cpu::prepare_activations(*type, isa, x.data(), n, k, act.data());
     std::vector<float> y(static_cast<size_t>(n * rows));
-    for (int i = 0; i < reps; ++i) gmg::cpu::matmul_rows(view, act.data(), n, y.data(), rows, 0, rows, isa);
+    if (repacked) {
+        gmg::cpu::RepackedWeights packed;
+        if (!gmg::cpu::repack(view, isa, 1, &packed)) return 3;
+        std::vector<int32_t> sums(static_cast<size_t>(n * (k / 32)));
+        gmg::cpu::q8_0_block_sums(act.data(), n, k, sums.data());
+        const int32_t* block_sums = gmg::cpu::repacked_needs_block_sums(*type, isa) ? sums.data() : nullptr;
+        for (int i = 0; i < reps; ++i) gmg::cpu::matmul_repacked(packed, act.data(), block_sums, n, y.data(), rows, isa, 1);
+    } else {
+        for (int i = 0; i < reps; ++i) gmg::cpu::matmul_rows(view, act.data(), n, y.data(), rows, 0, rows, isa);
+    }
     double sum = 0;
     for (float v : y) sum += v;
     std::printf("%s %s %g\n", std::string(gmg::cpu::isa_name(isa)).c_str(), argv[1], sum);

@@ -1,9 +1,10 @@
 // The repacked weight layouts (their bytes are laid out in kernel_table.h), as
 // compile-time facts and portable writers: every ISA's repacked GEMM (x86 and
 // NEON) reads the same bytes, written by one piece of code built without ISA flags.
-// Only constants, types and declarations here, no inline code: an ISA translation
-// unit that includes this header must not leave behind a copy of a function
-// compiled with its flags for the rest of the library to link.
+// Only constants, types, declarations and one loop template here, no plain inline
+// functions: an ISA translation unit that includes this header must not leave
+// behind a copy of a function compiled with its flags for the rest of the library
+// to link.
 #pragma once
 #include <array>
 #include <cstddef>
@@ -110,6 +111,29 @@ using CompactBlock = std::conditional_t<Kind == kQ2K, block_q2_K, std::condition
 
 template <CompactK Kind>
 void repack_compact(const uint8_t* w, size_t w_stride, int64_t rows, int64_t k, int64_t g0, int64_t g1, uint8_t* out);
+
+// The loop every repacked GEMM shares: row groups [g0, g1), columns in tiles of
+// kCols, a partial last group written through a buffer. tile(pg, c0, nc, out)
+// computes one group x nc columns into out[c] (kRepackRows floats each). (A
+// template instantiated with each ISA file's own lambda, so no copy is shared.)
+template <int kCols, class Tile>
+void repacked_loop(const uint8_t* packed, size_t unit_bytes, int64_t nb, int64_t rows, int64_t g0, int64_t g1,
+                   int64_t n_cols, float* y, int64_t ldy, Tile&& tile) {
+    float tmp[kCols][kRepackRows];
+    for (int64_t g = g0; g < g1; ++g) {
+        const uint8_t* pg = packed + static_cast<size_t>(g * nb) * unit_bytes;
+        const int64_t r0 = g * kRepackRows, nr = rows - r0 < kRepackRows ? rows - r0 : kRepackRows;
+        for (int64_t c0 = 0; c0 < n_cols; c0 += kCols) {
+            const int nc = static_cast<int>(n_cols - c0 < kCols ? n_cols - c0 : kCols);
+            float* out[kCols];
+            for (int c = 0; c < nc; ++c) out[c] = nr == kRepackRows ? y + (c0 + c) * ldy + r0 : tmp[c];
+            tile(pg, c0, nc, out);
+            if (nr < kRepackRows)
+                for (int c = 0; c < nc; ++c)
+                    for (int64_t r = 0; r < nr; ++r) y[(c0 + c) * ldy + r0 + r] = tmp[c][r];
+        }
+    }
+}
 
 // The writers are instantiated once, in repack_layouts.cpp.
 extern template void repack_nibbles<kQ4_0>(const uint8_t*, size_t, int64_t, int64_t, int64_t, int64_t, uint8_t*);
