@@ -33,9 +33,10 @@ using GegluFn = void (*)(const uint16_t* table, const float* gate, const float* 
 
 inline constexpr int kMaxTypeId = 64;
 
-// Q8_0's repacked layout (see matmul.h, RepackedWeights): groups of
-// kRepackRows rows; per group and 32-element block, kRepackRows f16 scales then
-// 8 chunks of kRepackRows x 4 unsigned bytes (w + 128).
+// The repacked layouts (see matmul.h, RepackedWeights), read by the x86 and the
+// NEON (dotprod) GEMMs alike and written by kernels/cpu/repack_layouts.cpp.
+// Q8_0's: groups of kRepackRows rows; per group and 32-element block, kRepackRows
+// f16 scales then 8 chunks of kRepackRows x 4 unsigned bytes (w + 128).
 inline constexpr int kRepackRows = 16;
 inline constexpr size_t kRepackBlockBytes = kRepackRows * 2 + 8 * kRepackRows * 4;
 // Q4_0 / IQ4_NL / Q5_0 / Q4_1 / Q5_1 keep their bits (one layout for decode and

@@ -47,10 +47,11 @@ void matmul_rows(const WeightView& w, const uint8_t* prepared, int64_t n, float*
 // The same for every row, split across n_threads OpenMP threads in equal contiguous ranges.
 void matmul(const WeightView& w, const uint8_t* prepared, int64_t n, float* y, int64_t ldy, Isa isa, int n_threads);
 
-// Weights rewritten at load time (every integer format on AVX2 and AVX-512 VNNI;
-// BF16 with AVX-512 BF16): groups of 16 rows interleaved 4 bytes at a time, so one
-// vpdpbusd (AVX2: two vpmaddubsw) with a broadcast activation word advances 16 rows
-// at once and each block's scaling is one vector multiply-add for 16 (8) rows.
+// Weights rewritten at load time (every integer format on AVX2, AVX-512 VNNI and
+// NEON with dotprod; BF16 with AVX-512 BF16): groups of 16 rows interleaved 4 bytes
+// at a time, so one vpdpbusd (AVX2: two vpmaddubsw; NEON: four SDOTs by lane) with a
+// broadcast activation word advances 16 rows at once and each block's scaling is one
+// vector multiply-add for 16 (8, 4) rows.
 // Sizes per source type are in kernel_table.h (Q8_0: 1.0625 bytes per weight, as the file; Q4_0/Q5_0/IQ4_NL/Q4_1/Q5_1 keep their
 // bits, Q3_K/Q4_K/Q5_K/IQ4_XS/Q6_K about theirs, Q2_K 3.125 bits per weight
 // against 2.625, IQ3_S/IQ3_XXS 4.3125 against 3.4375/3.0625). Decode and prompts
