@@ -210,6 +210,9 @@ void add_rms_norm_quantize(Stream& s, float* d_x, const float* d_p, const float*
 void geglu(Stream& s, float* d_gate, const float* d_up, int64_t count);
 // x = cap * tanh(x / cap).
 void softcap(Stream& s, float* d_x, int64_t count, float cap);
+// d_out[r] = the index of row r's largest value (the first of equal ones: argmax_key.h),
+// for rows of n floats: the greedy pick without copying the logits back.
+void argmax_rows(Stream& s, const float* d_x, int64_t rows, int64_t n, int32_t* d_out);
 
 // Where token t of a step sits: position *d_pos0 + t (read on the device, so
 // that a captured decode graph replays at the next position).

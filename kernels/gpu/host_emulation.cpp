@@ -19,6 +19,7 @@
 #include <new>
 #include <vector>
 
+#include "kernels/common/argmax_key.h"
 #include "kernels/common/group_decode.h"
 #include "kernels/common/half.h"
 #include "kernels/gpu/gpu_backend.h"
@@ -338,6 +339,16 @@ void geglu(Stream& s, float* d_gate, const float* d_up, int64_t count) {
 void softcap(Stream& s, float* d_x, int64_t count, float cap) {
     enqueue(s, [=] {
         for (int64_t i = 0; i < count; ++i) d_x[i] = cap * std::tanh(d_x[i] / cap);
+    });
+}
+
+void argmax_rows(Stream& s, const float* d_x, int64_t rows, int64_t n, int32_t* d_out) {
+    enqueue(s, [=] {
+        for (int64_t r = 0; r < rows; ++r) {
+            uint64_t best = 0;
+            for (int64_t i = 0; i < n; ++i) best = std::max(best, argmax_key(d_x[r * n + i], static_cast<uint32_t>(i)));
+            d_out[r] = static_cast<int32_t>(argmax_index(best));
+        }
     });
 }
 

@@ -5,6 +5,7 @@
 // differ by summation order and the last ulp of libm (no FMA contraction: see CMakeLists.txt).
 #include <cmath>
 
+#include "kernels/common/argmax_key.h"
 #include "kernels/gpu/device_common.cuh"
 
 namespace gmg::gpu {
@@ -102,6 +103,25 @@ __global__ void add_rms_norm_quantize_kernel(float* x, const float* p, const flo
 __global__ void softcap_kernel(float* x, int64_t count, float cap) {
     const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
     if (i < count) x[i] = cap * tanhf(x[i] / cap);
+}
+
+constexpr int kArgmaxThreads = 1024;
+
+struct MaxKeyOp {
+    __device__ unsigned long long operator()(unsigned long long a, unsigned long long b) const { return a > b ? a : b; }
+};
+
+// One block per row: each thread the best key of its strided share, then the block's.
+__global__ void argmax_kernel(const float* x, int64_t n, int32_t* out) {
+    __shared__ unsigned long long scratch[kMaxWarpsPerBlock];
+    const float* row = x + blockIdx.x * n;
+    unsigned long long best = 0;
+    for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
+        const unsigned long long key = argmax_key(row[i], static_cast<uint32_t>(i));
+        best = key > best ? key : best;
+    }
+    best = block_reduce(best, scratch, MaxKeyOp{});
+    if (threadIdx.x == 0) out[blockIdx.x] = static_cast<int32_t>(argmax_index(best));
 }
 
 struct RopeArgs {
@@ -279,6 +299,12 @@ void softcap(Stream& s, float* d_x, int64_t count, float cap) {
     if (count <= 0) return;
     softcap_kernel<<<blocks_for(count, 256), 256, 0, native(s)>>>(d_x, count, cap);
     check_launch(s, "softcap");
+}
+
+void argmax_rows(Stream& s, const float* d_x, int64_t rows, int64_t n, int32_t* d_out) {
+    if (rows <= 0 || n <= 0) return;
+    argmax_kernel<<<static_cast<unsigned>(rows), kArgmaxThreads, 0, native(s)>>>(d_x, n, d_out);
+    check_launch(s, "argmax");
 }
 
 void qk_norm_rope_store(Stream& s, const AttentionShape& a, float* d_q, const float* d_k, const float* d_v,

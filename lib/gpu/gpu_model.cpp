@@ -7,6 +7,7 @@
 
 #include "lib/model/gemma3_model.h"
 #include "lib/runtime/kv_cache.h"
+#include "lib/runtime/sampler.h"
 
 namespace gmg {
 namespace {
@@ -75,12 +76,13 @@ Status GpuModel::upload(const Gemma3Model& model, int device, std::unique_ptr<Gp
 
 struct GpuContext::State {
     gpu::Stream stream;
-    gpu::Graph decode_graph;
+    gpu::Graph decode_graph;  // one token, its logits copied back
+    gpu::Graph greedy_graph;  // one token, only its argmax copied back
     int64_t n_ctx = 0, n_batch = 0;
     // Activations, (n_batch, width) row-major.
-    gpu::DeviceBuffer x, h, q, k, v, attn, proj, gate, up, logits, pos;
+    gpu::DeviceBuffer x, h, q, k, v, attn, proj, gate, up, logits, pos, best;
     gpu::DeviceBuffer act_q, act_scale, act_sum, act_f, act_tensor;
-    gpu::PinnedBuffer host_x, host_pos, host_logits;
+    gpu::PinnedBuffer host_x, host_pos, host_logits, host_best;
     struct LayerCache {
         gpu::DeviceBuffer k, v;
         gpu::AttentionShape shape;
@@ -115,12 +117,12 @@ Status GpuContext::create(const Gemma3Model& model, int64_t n_ctx, int64_t n_bat
               s.v.allocate(B * c.kv_dim() * F, &err) && s.attn.allocate(B * c.q_dim() * F, &err) &&
               s.proj.allocate(B * c.n_embd * F, &err) && s.gate.allocate(B * c.n_ff * F, &err) &&
               s.up.allocate(B * c.n_ff * F, &err) && s.logits.allocate(head_rows * c.n_vocab * F, &err) &&
-              s.pos.allocate(sizeof(int32_t), &err) && s.act_q.allocate(B * widest, &err) &&
+              s.pos.allocate(sizeof(int32_t), &err) && s.best.allocate(sizeof(int32_t), &err) && s.act_q.allocate(B * widest, &err) &&
               s.act_scale.allocate(B * (widest / 32 + 1) * F, &err) && s.act_sum.allocate(B * (widest / 32 + 1) * F, &err) &&
               s.act_f.allocate(B * widest * F, &err) &&
               s.act_tensor.allocate(gpu::tensor_activation_bytes(n_batch, widest), &err) &&
               s.host_x.allocate(B * c.n_embd * F, &err) && s.host_pos.allocate(sizeof(int32_t), &err) &&
-              s.host_logits.allocate(c.n_vocab * F, &err);
+              s.host_logits.allocate(c.n_vocab * F, &err) && s.host_best.allocate(sizeof(int32_t), &err);
     s.cache.resize(static_cast<size_t>(c.n_layer));
     for (int64_t il = 0; ok && il < c.n_layer; ++il) {
         State::LayerCache& L = s.cache[static_cast<size_t>(il)];
@@ -280,7 +282,15 @@ void GpuContext::enqueue_head(int64_t first, int64_t m, float* d_logits) {
     if (c.final_logit_softcap > 0.0f) gpu::softcap(s.stream, d_logits, m * c.n_vocab, c.final_logit_softcap);
 }
 
-Status GpuContext::forward(const TokenId* tokens, int64_t n, int64_t pos0, bool all_logits, float* logits) {
+// The argmax of the logits row at d_row, into host_best (4 bytes copied back).
+void GpuContext::enqueue_greedy(const float* d_row) {
+    State& s = *s_;
+    gpu::argmax_rows(s.stream, d_row, 1, model_.config().n_vocab, s.best.as<int32_t>());
+    s.stream.download(s.host_best.data(), s.best.data(), sizeof(int32_t));
+}
+
+Status GpuContext::forward(const TokenId* tokens, int64_t n, int64_t pos0, bool all_logits, float* logits,
+                           TokenId* greedy) {
     State& s = *s_;
     const Gemma3Config& c = model_.config();
     const int64_t V = c.n_vocab;
@@ -290,20 +300,29 @@ Status GpuContext::forward(const TokenId* tokens, int64_t n, int64_t pos0, bool 
     *s.host_pos.as<int32_t>() = static_cast<int32_t>(pos0);
     std::string err;
 
-    if (n == 1) {  // decode: one graph, captured on first use and replayed
-        if (!s.decode_graph.valid()) {
+    const bool device_greedy = greedy && !logits;  // only the argmax comes back
+    if (n == 1) {  // decode: one graph per kind of output, captured on first use and replayed
+        gpu::Graph& graph = device_greedy ? s.greedy_graph : s.decode_graph;
+        if (!graph.valid()) {
             if (!s.stream.begin_capture()) return gpu_error(s.stream.sync(&err) ? "graph capture failed" : err);
             enqueue_layers(1);
             enqueue_head(0, 1, s.logits.as<float>());
-            s.stream.download(s.host_logits.data(), s.logits.data(), static_cast<size_t>(V) * sizeof(float));
-            if (!s.stream.end_capture(&s.decode_graph)) {
+            if (device_greedy) enqueue_greedy(s.logits.as<float>());
+            else s.stream.download(s.host_logits.data(), s.logits.data(), static_cast<size_t>(V) * sizeof(float));
+            if (!s.stream.end_capture(&graph)) {
                 s.stream.sync(&err);
                 return gpu_error(err);
             }
         }
-        s.decode_graph.launch(s.stream);
+        graph.launch(s.stream);
         if (!s.stream.sync(&err)) return gpu_error(err);
-        if (logits) std::memcpy(logits, s.host_logits.data(), static_cast<size_t>(V) * sizeof(float));
+        if (device_greedy) {
+            *greedy = *s.host_best.as<int32_t>();
+            return Status::success();
+        }
+        const std::span<const float> row(s.host_logits.as<float>(), static_cast<size_t>(V));
+        if (logits) std::memcpy(logits, row.data(), row.size_bytes());
+        if (greedy) *greedy = greedy_token(row);
         return Status::success();
     }
 
@@ -316,8 +335,13 @@ Status GpuContext::forward(const TokenId* tokens, int64_t n, int64_t pos0, bool 
             enqueue_head(r, m, s.logits.as<float>());
             s.stream.download(logits + (r - first) * V, s.logits.data(), static_cast<size_t>(m * V) * sizeof(float));
         }
+    } else if (device_greedy) {
+        enqueue_head(n - 1, 1, s.logits.as<float>());
+        enqueue_greedy(s.logits.as<float>());
     }
     if (!s.stream.sync(&err)) return gpu_error(err);
+    if (device_greedy) *greedy = *s.host_best.as<int32_t>();
+    else if (greedy) *greedy = greedy_token({logits + (all_logits ? n - 1 : 0) * V, static_cast<size_t>(V)});
     return Status::success();
 }
 

@@ -46,8 +46,11 @@ public:
     static Status create(const Gemma3Model& model, int64_t n_ctx, int64_t n_batch, std::unique_ptr<GpuContext>* out);
     ~GpuContext();
     // Evaluates n <= n_batch tokens at positions pos0...; logits (n_vocab floats per
-    // row: every token when all_logits, else the last) when logits is not null.
-    Status forward(const TokenId* tokens, int64_t n, int64_t pos0, bool all_logits, float* logits);
+    // row: every token when all_logits, else the last) when logits is not null;
+    // *greedy = the last token's highest-logit id when greedy is not null (picked on
+    // the device, so that without logits only that id is copied back).
+    Status forward(const TokenId* tokens, int64_t n, int64_t pos0, bool all_logits, float* logits,
+                   TokenId* greedy = nullptr);
     uint64_t cache_bytes() const { return cache_bytes_; }
 
 private:
@@ -55,6 +58,7 @@ private:
     explicit GpuContext(const Gemma3Model& model);
     void enqueue_layers(int64_t n);
     void enqueue_head(int64_t first, int64_t m, float* d_logits);
+    void enqueue_greedy(const float* d_row);
     void set_input(const float* d_x, int64_t n, int64_t k);
     gpu::ActRows act() const;
     void prepare(gpu::ActRule rule);

@@ -12,6 +12,7 @@
 #include "kernels/cpu/geglu.h"
 #include "kernels/ref/dequantize.h"
 #include "lib/runtime/reference_ops.h"
+#include "lib/runtime/sampler.h"
 
 namespace gmg {
 namespace {
@@ -123,7 +124,8 @@ Status Gemma3Context::truncate(int64_t n) {
     return Status::success();
 }
 
-Status Gemma3Context::decode(std::span<const TokenId> tokens, bool all_logits, std::vector<float>* logits) {
+Status Gemma3Context::decode(std::span<const TokenId> tokens, bool all_logits, std::vector<float>* logits,
+                             TokenId* greedy) {
     if (tokens.empty()) return {StatusCode::invalid_argument, "decode: no tokens"};
     if (n_past_ + static_cast<int64_t>(tokens.size()) > n_ctx_)
         return {StatusCode::context_full,
@@ -135,6 +137,8 @@ Status Gemma3Context::decode(std::span<const TokenId> tokens, bool all_logits, s
             return {StatusCode::invalid_argument, fmt::format("decode: token id {} is outside 0..{}", t, vocab.size() - 1)};
     const int64_t V = cfg_.n_vocab;
     const auto total = static_cast<int64_t>(tokens.size());
+    std::vector<float> last_row;  // the CPU path's greedy pick needs the last row's logits
+    if (greedy && !logits && !gpu_) logits = &last_row, all_logits = false;
     if (logits) logits->resize(static_cast<size_t>((all_logits ? total : 1) * V));
     for (int64_t start = 0; start < total; start += n_batch_) {
         const int64_t n = std::min(n_batch_, total - start);
@@ -143,12 +147,16 @@ Status Gemma3Context::decode(std::span<const TokenId> tokens, bool all_logits, s
         if (logits && all_logits) out = logits->data() + start * V;
         else if (logits && last_chunk) out = logits->data();
         if (gpu_) {
-            if (Status s = gpu_->forward(tokens.data() + start, n, n_past_, all_logits, out); !s.ok()) return s;
+            if (Status s = gpu_->forward(tokens.data() + start, n, n_past_, all_logits, out, last_chunk ? greedy : nullptr);
+                !s.ok())
+                return s;
         } else {
             forward_batch(tokens.data() + start, n, all_logits, out);
         }
         n_past_ += n;
     }
+    if (greedy && !gpu_)
+        *greedy = greedy_token({logits->data() + (all_logits ? total - 1 : 0) * V, static_cast<size_t>(V)});
     return Status::success();
 }
 

@@ -29,8 +29,11 @@ public:
 
     // Evaluates `tokens` at positions n_past()...; afterwards n_past() grows by
     // their count. logits receives n_vocab floats for every token when
-    // all_logits, else for the last one only.
-    Status decode(std::span<const TokenId> tokens, bool all_logits, std::vector<float>* logits);
+    // all_logits, else for the last one only; *greedy, when asked for, the last
+    // token's highest-logit id (greedy_token's pick: on a GPU context without
+    // logits, picked on the device and the only thing copied back).
+    Status decode(std::span<const TokenId> tokens, bool all_logits, std::vector<float>* logits,
+                  TokenId* greedy = nullptr);
 
     int64_t n_past() const { return n_past_; }
     int64_t n_ctx() const { return n_ctx_; }

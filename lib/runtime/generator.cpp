@@ -11,6 +11,13 @@ Status Session::decode(std::span<const TokenId> tokens, bool all_logits) {
     return Status::success();
 }
 
+Status Session::decode_greedy(std::span<const TokenId> tokens, TokenId* best) {
+    logit_rows_ = 0;
+    if (Status s = ctx_->decode(tokens, false, nullptr, best); !s.ok()) return s;
+    history_.insert(history_.end(), tokens.begin(), tokens.end());
+    return Status::success();
+}
+
 const float* Session::logits(int64_t i) const {
     if (logit_rows_ == 0) return nullptr;
     if (i < 0) i = logit_rows_ - 1;
@@ -34,9 +41,13 @@ Status Session::truncate(int64_t n) {
 Status Session::generate(std::span<const TokenId> prompt, const GenerateOptions& options,
                          const std::function<bool(std::string_view)>& on_piece, int64_t* n_generated) {
     if (n_generated) *n_generated = 0;
+    // Plain greedy on a GPU: each next token is picked on the device, not from copied-back logits.
+    const bool device_greedy = ctx_->on_gpu() && options.sampler.plain_greedy();
+    TokenId next = -1;  // the device's pick for the next token, when there is one
+    auto step = [&](std::span<const TokenId> tokens) { return device_greedy ? decode_greedy(tokens, &next) : decode(tokens, false); };
     if (prompt.empty()) {  // continue from the last decode's logits
         if (logit_rows_ == 0) return {StatusCode::invalid_argument, "generate: empty prompt and nothing decoded yet"};
-    } else if (Status s = decode(prompt, false); !s.ok()) {
+    } else if (Status s = step(prompt); !s.ok()) {
         return s;
     }
     const Vocab& vocab = ctx_->model().vocab();
@@ -48,7 +59,7 @@ Status Session::generate(std::span<const TokenId> prompt, const GenerateOptions&
         if (!rest.empty()) on_piece(rest);
     };
     for (int64_t i = 0; i < limit; ++i) {
-        const TokenId tok = sampler.sample({logits(-1), static_cast<size_t>(ctx_->n_vocab())}, history_);
+        const TokenId tok = next >= 0 ? next : sampler.sample({logits(-1), static_cast<size_t>(ctx_->n_vocab())}, history_);
         if (vocab.is_eog(tok)) break;
         if (n_generated) ++*n_generated;
         const std::string text = stream.push(vocab.token_to_piece(tok, false));
@@ -58,7 +69,7 @@ Status Session::generate(std::span<const TokenId> prompt, const GenerateOptions&
             flush();
             return {StatusCode::context_full, fmt::format("generate: the context of {} positions is full", ctx_->n_ctx())};
         }
-        if (Status s = decode({&tok, 1}, false); !s.ok()) return s;
+        if (Status s = step({&tok, 1}); !s.ok()) return s;
     }
     flush();
     return Status::success();

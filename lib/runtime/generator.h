@@ -19,6 +19,9 @@ public:
     const Gemma3Context& context() const { return *ctx_; }
 
     Status decode(std::span<const TokenId> tokens, bool all_logits);
+    // Decodes without keeping logits (logits() is then null): *best = the last token's
+    // greedy pick, made on the device by a GPU context.
+    Status decode_greedy(std::span<const TokenId> tokens, TokenId* best);
     // Row i of the last decode's logits (-1: the last row); nullptr if none.
     const float* logits(int64_t i) const;
     int64_t logit_rows() const { return logit_rows_; }
@@ -31,7 +34,9 @@ public:
         SamplerParams sampler;
     };
     // on_piece gets whole UTF-8 characters; returning false stops. *n_generated counts tokens.
-    // An empty prompt continues from the logits of the last decode.
+    // An empty prompt continues from the logits of the last decode. Plain greedy
+    // sampling on a GPU context picks each token on the device (decode_greedy), so
+    // logits() is null afterwards.
     Status generate(std::span<const TokenId> prompt, const GenerateOptions& options,
                     const std::function<bool(std::string_view)>& on_piece, int64_t* n_generated);
 

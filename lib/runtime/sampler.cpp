@@ -4,6 +4,8 @@
 #include <cmath>
 #include <unordered_map>
 
+#include "kernels/common/argmax_key.h"
+
 namespace gmg {
 
 Sampler::Sampler(const SamplerParams& p) : p_(p), state_(p.seed ^ 0x9e3779b97f4a7c15ull) {}
@@ -17,7 +19,14 @@ double Sampler::next_uniform() {
     return static_cast<double>(z >> 11) * (1.0 / 9007199254740992.0);
 }
 
+TokenId greedy_token(std::span<const float> logits) {
+    uint64_t best = 0;
+    for (size_t i = 0; i < logits.size(); ++i) best = std::max(best, argmax_key(logits[i], static_cast<uint32_t>(i)));
+    return static_cast<TokenId>(argmax_index(best));
+}
+
 TokenId Sampler::sample(std::span<const float> logits, std::span<const TokenId> history) {
+    if (p_.plain_greedy()) return greedy_token(logits);  // no candidate list needed
     const auto n = static_cast<TokenId>(logits.size());
     cand_.resize(logits.size());
     for (TokenId i = 0; i < n; ++i) cand_[static_cast<size_t>(i)] = {logits[static_cast<size_t>(i)], i};

@@ -7,7 +7,8 @@ emulation of the GPU kernels): the offloaded model's prompt logits agree with th
 CPU path's (top-1 identical where the CPU's top-2 margin is clear, max |dlogit|
 over the CPU's top-20 within the noise band of two independent float orders), a
 prompt fed token by token (the captured decode graph) gives the batch's logits,
-and greedy decoding follows the CPU path's tokens.
+greedy decoding follows the CPU path's tokens, and greedy generation with the
+token picked on the device gives the text of the host's pick.
 Usage: check_gpu_model.py MODEL
 """
 import sys
@@ -97,6 +98,16 @@ def main():
         # Emulated, single tokens and batches run the same arithmetic: any difference is a
         # position or cache bug of the graph replay.
         assert step_diff <= (0.0 if emulated else TOP20_TOL), f"token-by-token logits differ from the batch's by {step_diff}"
+    # gmg_generate's plain greedy path picks each token on the device (argmax_rows) and
+    # copies back only its id; top_k = 1 at temperature 1 is the same pick made on the
+    # host from copied-back logits, so the texts must be equal.
+    text_prompt = "The quick brown fox jumps over the lazy dog. In 1905, Einstein"
+    with gpu.context(n_ctx=256, n_batch=64) as ctx:
+        on_device = ctx.generate(text_prompt, n_predict=16, temperature=0.0)
+    with gpu.context(n_ctx=256, n_batch=64) as ctx:
+        on_host = ctx.generate(text_prompt, n_predict=16, temperature=1.0, top_k=1)
+    print(f"greedy generate, picked on the device: {on_device!r}")
+    assert on_device == on_host, f"device argmax {on_device!r} vs host pick {on_host!r}"
     with cpu.context(n_ctx=256, n_batch=64) as cctx:
         cctx.decode(prompt)
         steps_cpu = greedy(cctx, 16)

@@ -19,6 +19,7 @@
 #include "kernels/common/group_decode.h"
 #include "kernels/ref/dequantize.h"
 #include "lib/runtime/reference_ops.h"
+#include "lib/runtime/sampler.h"
 #include "tests/support/random_blocks.h"
 
 using namespace gmg;
@@ -389,6 +390,29 @@ TEST_CASE("GPU RMSNorm, sandwich norm, GeGLU and soft-cap match the CPU ops", "[
     int bad_cap = 0;
     for (size_t i = 0; i < got.size(); ++i) bad_cap += !(std::fabs(capped[i] - 30.0f * std::tanh(got[i] / 30.0f)) <= 1e-5f);
     CHECK(bad_cap == 0);
+}
+
+TEST_CASE("GPU argmax picks the host sampler's greedy token, ties and signed zeros included", "[gpu][ops]") {
+    std::mt19937 rng(13);
+    const int64_t n = 262147, rows = 5;  // a vocabulary's width, not a multiple of any block
+    std::vector<float> x = normal_floats(n * rows, rng, 8.0f);
+    auto row = [&](int64_t r) { return x.data() + r * n; };
+    row(1)[7] = row(1)[100000] = 1e3f;   // equal maxima: the first wins
+    for (int64_t i = 0; i < n; ++i) row(2)[i] = -1.0f;  // all equal: index 0
+    for (int64_t i = 0; i < n; ++i) row(3)[i] = -std::fabs(row(3)[i]) - 1.0f;
+    row(3)[5] = -0.0f, row(3)[9] = 0.0f;  // -0 equals +0: index 5
+    row(4)[n - 1] = 1e4f;                  // the last element
+    gpu::DeviceBuffer dx = to_device(x), dout = to_device(std::vector<int32_t>(rows, -7));
+    gpu::argmax_rows(*g_stream, dx.as<float>(), rows, n, dout.as<int32_t>());
+    const auto got = to_host<int32_t>(dout, rows);
+    for (int64_t r = 0; r < rows; ++r) {
+        CAPTURE(r);
+        CHECK(got[static_cast<size_t>(r)] == greedy_token({row(r), static_cast<size_t>(n)}));
+    }
+    CHECK(got[1] == 7);
+    CHECK(got[2] == 0);
+    CHECK(got[3] == 5);
+    CHECK(got[4] == n - 1);
 }
 
 TEST_CASE("GPU QK-norm, RoPE, cache store and attention match the CPU path", "[gpu][attention]") {

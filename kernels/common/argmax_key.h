@@ -1,0 +1,20 @@
+// The greedy pick as one unsigned maximum: a row's largest value, the first index
+// among equal ones (the order the CPU sampler uses), so that a GPU reduction in any
+// order and a host loop agree. -0 counts as +0; NaN is not expected in logits.
+#pragma once
+#include <cstdint>
+
+#include "kernels/common/compat.h"
+#include "kernels/common/half.h"
+
+namespace gmg {
+
+// Larger key = larger value, or an equal value at a smaller index.
+GMG_HOST_DEVICE inline uint64_t argmax_key(float value, uint32_t index) {
+    const uint32_t bits = f32_to_bits(value + 0.0f);  // -0 + 0 = +0
+    const uint32_t ordered = (bits & 0x80000000u) ? ~bits : bits | 0x80000000u;
+    return (static_cast<uint64_t>(ordered) << 32) | (0xffffffffu - index);
+}
+GMG_HOST_DEVICE inline uint32_t argmax_index(uint64_t key) { return 0xffffffffu - static_cast<uint32_t>(key); }
+
+}  // namespace gmg
