@@ -56,7 +56,11 @@ Args parse(int argc, char** argv) {
         auto v = [&] { return cli::option_value(kTool, argc, argv, i); };
         if (s == "-m" || s == "--model") a.model = v();
         else if (s == "--host") a.host = v();
-        else if (s == "--port") a.port = static_cast<int>(cli::parse_int(kTool, "--port", v()));
+        else if (s == "--port") {
+            const long port = cli::parse_int(kTool, "--port", v());
+            if (port < 0 || port > 65535) cli::die(kTool, "--port must be 0..65535", 2);
+            a.port = static_cast<int>(port);
+        }
         else if (s == "-c" || s == "--ctx-size") a.n_ctx = static_cast<int>(cli::parse_int(kTool, "-c", v()));
         else if (s == "-b" || s == "--batch-size") a.n_batch = static_cast<int>(cli::parse_int(kTool, "-b", v()));
         else if (s == "-t" || s == "--threads") a.threads = static_cast<int>(cli::parse_int(kTool, "-t", v()));
@@ -67,7 +71,6 @@ Args parse(int argc, char** argv) {
         else cli::die(kTool, "unknown argument " + s + " (see --help)", 2);
     }
     if (a.model.empty()) cli::die(kTool, "no model given (-m FILE)", 2);
-    if (a.port < 0 || a.port > 65535) cli::die(kTool, "--port must be 0..65535", 2);
     if (a.n_ctx < 0 || a.n_batch < 1) cli::die(kTool, "-c must be >= 0 and -b >= 1", 2);
     if (a.alias.empty()) a.alias = a.model.substr(a.model.find_last_of('/') + 1);
     return a;
@@ -152,7 +155,9 @@ struct Server {
             res.set_content(dump(completion_body(*req, result, id, args.alias)), "application/json");
             return;
         }
-        // Streaming: the events are written while generating, from the provider (run after this handler returns).
+        // Streaming: the events are written while generating, from the provider (run
+        // after this handler returns, once the 200 is sent): refuse a bad prompt first.
+        if (const server::EngineError e = engine->check(*req); e.http_status) return send_error(res, e.http_status, e.message);
         auto shared = std::make_shared<server::CompletionRequest>(*req);
         res.set_header("Cache-Control", "no-cache");
         res.set_chunked_content_provider("text/event-stream", [this, shared, id](size_t, httplib::DataSink& sink) {
@@ -234,6 +239,7 @@ int main(int argc, char** argv) {
         int yes = 1;
         setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
     });
+    http.set_payload_max_length(64u << 20);  // request bodies up to 64 MiB
     int port = s.args.port;
     if (port == 0) port = http.bind_to_any_port(s.args.host);
     else if (!http.bind_to_port(s.args.host, port)) port = -1;

@@ -191,6 +191,10 @@ GMG_API void gmg_sampler_params_init(gmg_sampler_params* params);
  * context's own token history. The context keeps the random stream between
  * calls (successive draws are independent); a new seed or a reset restarts it. */
 GMG_API gmg_status gmg_sample(gmg_context* ctx, const gmg_sampler_params* params, gmg_token* out);
+/* Restarts that random stream without touching the cache: the next gmg_sample
+ * draws as the first one after its params' seed (independent requests served by
+ * one context: the same seed, the same text). */
+GMG_API gmg_status gmg_sampler_reset(gmg_context* ctx);
 
 /* Receives each piece of generated text, always whole UTF-8 characters.
  * Return nonzero to stop generating. */

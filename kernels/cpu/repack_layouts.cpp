@@ -258,18 +258,6 @@ void repack_compact(const uint8_t* w, size_t w_stride, int64_t rows, int64_t k, 
         }
 }
 
-template void repack_nibbles<kQ4_0>(const uint8_t*, size_t, int64_t, int64_t, int64_t, int64_t, uint8_t*);
-template void repack_nibbles<kIQ4_NL>(const uint8_t*, size_t, int64_t, int64_t, int64_t, int64_t, uint8_t*);
-template void repack_nibbles<kQ5_0>(const uint8_t*, size_t, int64_t, int64_t, int64_t, int64_t, uint8_t*);
-template void repack_nibbles<kQ4_1>(const uint8_t*, size_t, int64_t, int64_t, int64_t, int64_t, uint8_t*);
-template void repack_nibbles<kQ5_1>(const uint8_t*, size_t, int64_t, int64_t, int64_t, int64_t, uint8_t*);
-template void repack_compact<kQ2K>(const uint8_t*, size_t, int64_t, int64_t, int64_t, int64_t, uint8_t*);
-template void repack_compact<kQ3K>(const uint8_t*, size_t, int64_t, int64_t, int64_t, int64_t, uint8_t*);
-template void repack_compact<kQ4K>(const uint8_t*, size_t, int64_t, int64_t, int64_t, int64_t, uint8_t*);
-template void repack_compact<kQ5K>(const uint8_t*, size_t, int64_t, int64_t, int64_t, int64_t, uint8_t*);
-template void repack_compact<kQ6K>(const uint8_t*, size_t, int64_t, int64_t, int64_t, int64_t, uint8_t*);
-template void repack_compact<kIQ4XS>(const uint8_t*, size_t, int64_t, int64_t, int64_t, int64_t, uint8_t*);
-template void repack_compact<kIQ3S>(const uint8_t*, size_t, int64_t, int64_t, int64_t, int64_t, uint8_t*);
-template void repack_compact<kIQ3XXS>(const uint8_t*, size_t, int64_t, int64_t, int64_t, int64_t, uint8_t*);
+GMG_REPACK_WRITERS()
 
 }  // namespace gmg::cpu::layout

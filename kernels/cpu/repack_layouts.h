@@ -1,10 +1,10 @@
 // The repacked weight layouts (their bytes are laid out in kernel_table.h), as
 // compile-time facts and portable writers: every ISA's repacked GEMM (x86 and
 // NEON) reads the same bytes, written by one piece of code built without ISA flags.
-// Only constants, types, declarations and one loop template here, no plain inline
-// functions: an ISA translation unit that includes this header must not leave
-// behind a copy of a function compiled with its flags for the rest of the library
-// to link.
+// Only constants, types, declarations, one loop template and constexpr functions
+// used in constant expressions only (no code emitted) here: an ISA translation unit
+// that includes this header must not leave behind a copy of a function compiled
+// with its flags for the rest of the library to link.
 #pragma once
 #include <array>
 #include <cstddef>
@@ -47,13 +47,13 @@ struct UnsignedCodebook {
     alignas(16) uint8_t v[16];
 };
 namespace detail {
-consteval UnsignedCodebook iq4nl_unsigned() {
+constexpr UnsignedCodebook iq4nl_unsigned() {
     UnsignedCodebook c{};
     for (int i = 0; i < 16; ++i) c.v[i] = static_cast<uint8_t>(iq::kvalues_iq4nl[i] + 128);
     return c;
 }
 // IQ3_S / IQ3_XXS: index = level + 8 * sign over the format's 8 magnitudes.
-consteval UnsignedCodebook signed_levels(const std::array<int, 8>& levels) {
+constexpr UnsignedCodebook signed_levels(const std::array<int, 8>& levels) {
     UnsignedCodebook c{};
     for (int i = 0; i < 8; ++i) {
         c.v[i] = static_cast<uint8_t>(128 + levels[i]);
@@ -71,9 +71,9 @@ inline constexpr std::array<int, 8> kIq3xxsLevels{4, 12, 20, 28, 36, 44, 52, 62}
 // IQ3_S and IQ3_XXS take IQ4_XS's layout: each of their values is one of 8
 // magnitudes and a sign, so a 4-bit index into a 16-entry codebook of their own.
 enum CompactK { kQ2K, kQ3K, kQ4K, kQ5K, kQ6K, kIQ4XS, kIQ3S, kIQ3XXS };
-consteval bool has_mins(CompactK kind) { return kind == kQ2K || kind == kQ4K || kind == kQ5K; }
-consteval bool is_codebook(CompactK kind) { return kind == kIQ4XS || kind == kIQ3S || kind == kIQ3XXS; }
-consteval bool is_two_bit_plane(CompactK kind) { return kind == kQ2K || kind == kQ3K; }
+constexpr bool has_mins(CompactK kind) { return kind == kQ2K || kind == kQ4K || kind == kQ5K; }
+constexpr bool is_codebook(CompactK kind) { return kind == kIQ4XS || kind == kIQ3S || kind == kIQ3XXS; }
+constexpr bool is_two_bit_plane(CompactK kind) { return kind == kQ2K || kind == kQ3K; }
 
 template <CompactK Kind>
 struct CompactLayout {
@@ -136,18 +136,16 @@ void repacked_loop(const uint8_t* packed, size_t unit_bytes, int64_t nb, int64_t
 }
 
 // The writers are instantiated once, in repack_layouts.cpp.
-extern template void repack_nibbles<kQ4_0>(const uint8_t*, size_t, int64_t, int64_t, int64_t, int64_t, uint8_t*);
-extern template void repack_nibbles<kIQ4_NL>(const uint8_t*, size_t, int64_t, int64_t, int64_t, int64_t, uint8_t*);
-extern template void repack_nibbles<kQ5_0>(const uint8_t*, size_t, int64_t, int64_t, int64_t, int64_t, uint8_t*);
-extern template void repack_nibbles<kQ4_1>(const uint8_t*, size_t, int64_t, int64_t, int64_t, int64_t, uint8_t*);
-extern template void repack_nibbles<kQ5_1>(const uint8_t*, size_t, int64_t, int64_t, int64_t, int64_t, uint8_t*);
-extern template void repack_compact<kQ2K>(const uint8_t*, size_t, int64_t, int64_t, int64_t, int64_t, uint8_t*);
-extern template void repack_compact<kQ3K>(const uint8_t*, size_t, int64_t, int64_t, int64_t, int64_t, uint8_t*);
-extern template void repack_compact<kQ4K>(const uint8_t*, size_t, int64_t, int64_t, int64_t, int64_t, uint8_t*);
-extern template void repack_compact<kQ5K>(const uint8_t*, size_t, int64_t, int64_t, int64_t, int64_t, uint8_t*);
-extern template void repack_compact<kQ6K>(const uint8_t*, size_t, int64_t, int64_t, int64_t, int64_t, uint8_t*);
-extern template void repack_compact<kIQ4XS>(const uint8_t*, size_t, int64_t, int64_t, int64_t, int64_t, uint8_t*);
-extern template void repack_compact<kIQ3S>(const uint8_t*, size_t, int64_t, int64_t, int64_t, int64_t, uint8_t*);
-extern template void repack_compact<kIQ3XXS>(const uint8_t*, size_t, int64_t, int64_t, int64_t, int64_t, uint8_t*);
+#define GMG_REPACK_WRITER(EXTERN, NAME, KIND) \
+    EXTERN template void NAME<KIND>(const uint8_t*, size_t, int64_t, int64_t, int64_t, int64_t, uint8_t*);
+#define GMG_REPACK_WRITERS(EXTERN)                                                                              \
+    GMG_REPACK_WRITER(EXTERN, repack_nibbles, kQ4_0) GMG_REPACK_WRITER(EXTERN, repack_nibbles, kIQ4_NL)         \
+    GMG_REPACK_WRITER(EXTERN, repack_nibbles, kQ5_0) GMG_REPACK_WRITER(EXTERN, repack_nibbles, kQ4_1)           \
+    GMG_REPACK_WRITER(EXTERN, repack_nibbles, kQ5_1) GMG_REPACK_WRITER(EXTERN, repack_compact, kQ2K)            \
+    GMG_REPACK_WRITER(EXTERN, repack_compact, kQ3K) GMG_REPACK_WRITER(EXTERN, repack_compact, kQ4K)             \
+    GMG_REPACK_WRITER(EXTERN, repack_compact, kQ5K) GMG_REPACK_WRITER(EXTERN, repack_compact, kQ6K)             \
+    GMG_REPACK_WRITER(EXTERN, repack_compact, kIQ4XS) GMG_REPACK_WRITER(EXTERN, repack_compact, kIQ3S)          \
+    GMG_REPACK_WRITER(EXTERN, repack_compact, kIQ3XXS)
+GMG_REPACK_WRITERS(extern)
 
 }  // namespace gmg::cpu::layout

@@ -311,6 +311,14 @@ gmg_status gmg_sample(gmg_context* ctx, const gmg_sampler_params* params, gmg_to
     });
 }
 
+gmg_status gmg_sampler_reset(gmg_context* ctx) {
+    return guarded("gmg_sampler_reset", [&] {
+        if (!ctx) return fail(GMG_ERR_INVALID_ARGUMENT, "gmg_sampler_reset: ctx is NULL");
+        ctx->sampler.reset();
+        return GMG_OK;
+    });
+}
+
 void gmg_generate_params_init(gmg_generate_params* p) {
     if (!p) return;
     *p = gmg_generate_params{};

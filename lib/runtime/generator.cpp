@@ -46,7 +46,10 @@ Status Session::generate(std::span<const TokenId> prompt, const GenerateOptions&
     TokenId next = -1;  // the device's pick for the next token, when there is one
     auto step = [&](std::span<const TokenId> tokens) { return device_greedy ? decode_greedy(tokens, &next) : decode(tokens, false); };
     if (prompt.empty()) {  // continue from the last decode's logits
-        if (logit_rows_ == 0) return {StatusCode::invalid_argument, "generate: empty prompt and nothing decoded yet"};
+        if (logit_rows_ == 0)
+            return {StatusCode::invalid_argument,
+                    "generate: an empty prompt continues from the last decode's logits, and there are none (nothing "
+                    "decoded yet, or the last greedy generation on a GPU picked its tokens there)"};
     } else if (Status s = step(prompt); !s.ok()) {
         return s;
     }

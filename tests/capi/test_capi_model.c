@@ -115,6 +115,13 @@ int main(int argc, char** argv) {
         for (k = 0; k < 16; ++k) CHECK(gmg_sample(ctx, &sp, &again[k]) == GMG_OK);
         for (k = 0; k < 16; ++k) same = same && first[k] == again[k];
         CHECK(same);
+        /* gmg_sampler_reset replays them too, with the cache kept */
+        CHECK(gmg_context_truncate(ctx, 2) == GMG_OK && gmg_decode(ctx, toks + 2, 1, 0) == GMG_OK);
+        CHECK(gmg_sampler_reset(ctx) == GMG_OK);
+        for (k = 0; k < 16; ++k) CHECK(gmg_sample(ctx, &sp, &again[k]) == GMG_OK);
+        for (k = 0; k < 16; ++k) same = same && first[k] == again[k];
+        CHECK(same);
+        CHECK(gmg_sampler_reset(NULL) == GMG_ERR_INVALID_ARGUMENT);
     }
 
     /* generation: the same seed gives the same text; the callback can stop it */

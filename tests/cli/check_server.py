@@ -10,8 +10,9 @@ Starts the server on a free port with the real Gemma3-270M and checks:
   - /v1/completions with a stop string: the text stops before it (finish_reason
     "stop") and is the unstopped completion's prefix; streamed with a stop string
     that spans tokens, the same text (its beginning is held back, never sent);
+  - the same seed gives the same sampled text, request after request;
   - bad requests (invalid JSON, no messages, an unknown role, a prompt longer than
-    the context, a wrong type) get 400 with an OpenAI-style error body;
+    the context, streamed or not, a wrong type) get 400 with an OpenAI-style error body;
   - a second server on the same port fails with a clear message; SIGTERM stops it.
 Usage: check_server.py GMG_SERVER MODEL GOLDEN_DIR
 """
@@ -113,6 +114,12 @@ def main():
         assert streamed == whole and span not in whole, f"stop {span!r}: streamed {streamed!r}, whole {whole!r}"
         print(f"stop string {span!r} across tokens, streamed: {streamed!r}")
 
+        # The same seed, the same text, request after request on the one context.
+        sampled = {"prompt": "Once upon a time", "temperature": 1.0, "max_tokens": 16, "seed": 7}
+        texts = [json.loads(call(base, "/v1/completions", sampled)[1])["choices"][0]["text"] for _ in range(2)]
+        assert texts[0] == texts[1], f"seed 7 gave {texts[0]!r}, then {texts[1]!r}"
+        print(f"seed 7 twice: {texts[0]!r}")
+
         long_prompt = "word " * 3000
         for path, payload, words in [
             ("/v1/chat/completions", None, "JSON"),
@@ -120,6 +127,7 @@ def main():
             ("/v1/chat/completions", {"messages": [{"role": "wizard", "content": "hi"}]}, "role"),
             ("/v1/chat/completions", {"messages": [{"role": "user", "content": "hi"}], "temperature": "hot"}, "temperature"),
             ("/v1/completions", {"prompt": long_prompt}, "context"),
+            ("/v1/completions", {"prompt": long_prompt, "stream": True}, "context"),  # refused before the stream starts
         ]:
             status, body = call(base, path, payload, raw=b"{not json" if payload is None else None)
             err = json.loads(body)["error"]

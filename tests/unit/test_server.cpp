@@ -76,6 +76,10 @@ TEST_CASE("malformed requests are refused with a reason", "[server]") {
         {R"({"messages":[{"role":"user","content":"x"}],"n":3})", "n = 1"},
         {R"({"messages":[{"role":"user","content":"x"}],"seed":1.5})", "seed"},
         {R"({"messages":[{"role":"user","content":"x"}],"stream":"yes"})", "stream"},
+        {R"({"messages":[{"role":"user","content":[{"type":1,"text":"x"}]}]})", "text"},
+        {R"({"messages":[{"role":"user","content":"x"}],"max_tokens":1e300})", "max_tokens"},
+        {R"({"messages":[{"role":"user","content":"x"}],"top_k":1.5})", "top_k"},
+        {R"({"messages":[{"role":"user","content":"x"}],"temperature":1e300})", "temperature"},
     };
     for (const auto& [text, words] : bad) {
         INFO(text);

@@ -36,7 +36,7 @@ bool chat_text(const std::vector<Message>& messages, std::string* out) {
 }  // namespace
 
 size_t complete_utf8_prefix(const std::string& text) {
-    // Step back over at most 3 continuation bytes to the last lead byte; keep it only if its character is whole.
+    // Step back over the continuation bytes (4 at most) to the last lead byte; keep it only if its character is whole.
     size_t i = text.size(), back = 0;
     while (i > 0 && back < 4 && (static_cast<unsigned char>(text[i - 1]) & 0xC0) == 0x80) --i, ++back;
     if (i == 0) return text.size();
@@ -62,7 +62,7 @@ size_t partial_stop_suffix(const std::string& text, const std::vector<std::strin
     return longest;
 }
 
-EngineError Engine::prepare(const CompletionRequest& req, std::vector<gmg_token>* prompt, int64_t* kept) {
+EngineError Engine::tokenize_prompt(const CompletionRequest& req, std::vector<gmg_token>* prompt) const {
     std::string text = req.prompt;
     if (req.chat && !chat_text(req.messages, &text)) return api_error(400, "cannot format the conversation");
     // Chat text holds control tokens (<start_of_turn>) to be read as such; a raw prompt is plain text.
@@ -70,6 +70,16 @@ EngineError Engine::prepare(const CompletionRequest& req, std::vector<gmg_token>
     if (static_cast<int64_t>(prompt->size()) >= n_ctx_)
         return {400, "the prompt has " + std::to_string(prompt->size()) + " tokens; the context holds " +
                          std::to_string(n_ctx_) + " (start the server with a larger -c)"};
+    return {};
+}
+
+EngineError Engine::check(const CompletionRequest& req) const {
+    std::vector<gmg_token> prompt;
+    return tokenize_prompt(req, &prompt);
+}
+
+EngineError Engine::prepare(const CompletionRequest& req, std::vector<gmg_token>* prompt, int64_t* kept) {
+    if (EngineError e = tokenize_prompt(req, prompt); e.http_status) return e;
     // Keep what the context already holds of this prompt, less one token: the
     // last prompt token is decoded again so that its logits are there to sample from.
     size_t keep = 0;
@@ -96,6 +106,7 @@ EngineError Engine::complete(const CompletionRequest& req, const std::function<b
     if (EngineError e = prepare(req, &prompt, &out->cached_tokens); e.http_status) return e;
     out->prompt_tokens = static_cast<int64_t>(prompt.size());
     gmg_sampler_params sampler = req.sampler;
+    gmg_sampler_reset(ctx_);  // each request draws from the start of its seed's stream
     if (!req.seeded) sampler.seed = static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) + ++draws_;
     const int64_t room = n_ctx_ - static_cast<int64_t>(prompt.size());
     size_t longest_stop = 0;
@@ -114,9 +125,13 @@ EngineError Engine::complete(const CompletionRequest& req, const std::function<b
             break;
         }
         out->tokens.push_back(tok);
-        char piece[256];
+        std::string piece(64, '\0');
         size_t len = 0;
-        if (gmg_detokenize(model_, &tok, 1, 0, piece, sizeof piece, &len) == GMG_OK) out->text.append(piece, len);
+        if (gmg_detokenize(model_, &tok, 1, 0, piece.data(), piece.size(), &len) == GMG_ERR_BUFFER_TOO_SMALL) {
+            piece.resize(len + 1);  // a long piece: the call says how long
+            gmg_detokenize(model_, &tok, 1, 0, piece.data(), piece.size(), &len);
+        }
+        out->text.append(piece.data(), std::min(len, piece.size()));
         // A stop string not seen before ends in the new piece.
         const size_t from = out->text.size() > len + longest_stop ? out->text.size() - len - longest_stop : 0;
         if (size_t at = find_stop(out->text, req.stop, from); at != std::string::npos) {

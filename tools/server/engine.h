@@ -34,8 +34,13 @@ public:
     // stops (a client that went away).
     EngineError complete(const CompletionRequest& req, const std::function<bool(const std::string&)>& on_text,
                          CompletionResult* out);
+    // What complete() would refuse before generating (a prompt that cannot be
+    // formatted, tokenized or fitted): checked before a stream's 200 goes out.
+    // Reads only the model, so it needs no lock.
+    EngineError check(const CompletionRequest& req) const;
 
 private:
+    EngineError tokenize_prompt(const CompletionRequest& req, std::vector<gmg_token>* prompt) const;
     EngineError prepare(const CompletionRequest& req, std::vector<gmg_token>* prompt, int64_t* kept);
     gmg_model* model_;
     gmg_context* ctx_;
