@@ -109,6 +109,19 @@ json completion_body(const server::CompletionRequest& req, const server::Complet
     return body;
 }
 
+// llama-server's own /completion body: the text and how it ended.
+json native_body(const server::CompletionRequest& req, const server::CompletionResult& r, const std::string& model) {
+    json body = {{"content", r.text},
+                 {"stop", true},
+                 {"stop_type", r.stop_type},
+                 {"model", model},
+                 {"tokens_predicted", r.tokens.size()},
+                 {"tokens_evaluated", r.prompt_tokens},
+                 {"tokens_cached", r.cached_tokens}};
+    if (req.return_tokens) body["tokens"] = r.tokens;
+    return body;
+}
+
 // One server-sent event of a streamed completion: text so far (delta), or the end (finish_reason).
 std::string stream_event(const server::CompletionRequest& req, const std::string& id, const std::string& model,
                          const std::string* delta, const server::CompletionResult* end) {
@@ -132,11 +145,15 @@ std::string stream_event(const server::CompletionRequest& req, const std::string
 
 struct Server {
     Args args;
+    gmg_model* model = nullptr;
     std::unique_ptr<server::Engine> engine;
     std::mutex busy;  // one completion at a time: one context
     std::atomic<uint64_t> next_id{1};
 
-    void completion(const httplib::Request& http, httplib::Response& res, bool chat) {
+    enum class Shape { chat, openai_completion, native };
+
+    void completion(const httplib::Request& http, httplib::Response& res, Shape shape) {
+        const bool chat = shape == Shape::chat, native = shape == Shape::native;
         json body = json::parse(http.body, nullptr, false);
         if (body.is_discarded()) return send_error(res, 400, "the request body is not valid JSON");
         std::string error;
@@ -152,7 +169,8 @@ struct Server {
                 e = engine->complete(*req, [](const std::string&) { return true; }, &result);
             }
             if (e.http_status) return send_error(res, e.http_status, e.message);
-            res.set_content(dump(completion_body(*req, result, id, args.alias)), "application/json");
+            res.set_content(dump(native ? native_body(*req, result, args.alias) : completion_body(*req, result, id, args.alias)),
+                            "application/json");
             return;
         }
         // Streaming: the events are written while generating, from the provider (run
@@ -160,7 +178,7 @@ struct Server {
         if (const server::EngineError e = engine->check(*req); e.http_status) return send_error(res, e.http_status, e.message);
         auto shared = std::make_shared<server::CompletionRequest>(*req);
         res.set_header("Cache-Control", "no-cache");
-        res.set_chunked_content_provider("text/event-stream", [this, shared, id](size_t, httplib::DataSink& sink) {
+        res.set_chunked_content_provider("text/event-stream", [this, shared, id, native](size_t, httplib::DataSink& sink) {
             std::lock_guard<std::mutex> lock(busy);
             if (shared->chat) {  // OpenAI's first chunk names the role
                 const std::string role = "data: " + dump({{"id", id}, {"object", "chat.completion.chunk"}, {"created", now_seconds()},
@@ -173,18 +191,68 @@ struct Server {
             const server::EngineError e = engine->complete(
                 *shared,
                 [&](const std::string& text) {
-                    const std::string event = stream_event(*shared, id, args.alias, &text, nullptr);
+                    const std::string event = native ? "data: " + dump({{"content", text}, {"stop", false}}) + "\n\n"
+                                                     : stream_event(*shared, id, args.alias, &text, nullptr);
                     return sink.write(event.data(), event.size());
                 },
                 &result);
             std::string tail;
             if (e.http_status) tail = "data: " + dump({{"error", {{"message", e.message}, {"code", e.http_status}}}}) + "\n\n";
-            else tail = stream_event(*shared, id, args.alias, nullptr, &result);
-            tail += "data: [DONE]\n\n";
+            else if (native) {
+                json last = native_body(*shared, result, args.alias);
+                last["content"] = "";  // the text went out in the events before
+                tail = "data: " + dump(last) + "\n\n";
+            } else {
+                tail = stream_event(*shared, id, args.alias, nullptr, &result);
+            }
+            if (!native) tail += "data: [DONE]\n\n";  // OpenAI's end marker; llama-server's /completion has none
             sink.write(tail.data(), tail.size());
             sink.done();
             return true;
         });
+    }
+
+    // {"content": TEXT, "add_special": false, "parse_special": true} -> {"tokens": [...]}, as llama-server answers.
+    void tokenize(const httplib::Request& http, httplib::Response& res) {
+        const json body = json::parse(http.body, nullptr, false);
+        if (!body.is_object() || !body.contains("content") || !body["content"].is_string())
+            return send_error(res, 400, "'content' must be a string");
+        const std::string text = body["content"].get<std::string>();
+        const int add_special = body.value("add_special", json(false)) == true;
+        const int parse_special = body.value("parse_special", json(true)) == true;
+        std::vector<gmg_token> ids(text.size() + 2);
+        size_t n = 0;
+        gmg_status st = gmg_tokenize(model, text.data(), text.size(), add_special, parse_special, ids.data(), ids.size(), &n);
+        if (st == GMG_ERR_BUFFER_TOO_SMALL) {
+            ids.resize(n);
+            st = gmg_tokenize(model, text.data(), text.size(), add_special, parse_special, ids.data(), ids.size(), &n);
+        }
+        if (st != GMG_OK) return send_error(res, 400, gmg_last_error());
+        ids.resize(n);
+        res.set_content(dump({{"tokens", ids}}), "application/json");
+    }
+
+    // {"tokens": [...]} -> {"content": TEXT}.
+    void detokenize(const httplib::Request& http, httplib::Response& res) {
+        const json body = json::parse(http.body, nullptr, false);
+        if (!body.is_object() || !body.contains("tokens") || !body["tokens"].is_array())
+            return send_error(res, 400, "'tokens' must be a list of token ids");
+        std::vector<gmg_token> ids;
+        for (const json& t : body["tokens"]) {
+            if (!t.is_number_integer() || t.get<int64_t>() < 0 || t.get<int64_t>() > INT32_MAX)
+                return send_error(res, 400, "'tokens' must be a list of token ids");
+            ids.push_back(static_cast<gmg_token>(t.get<int64_t>()));
+        }
+        std::string text(64, '\0');
+        size_t n = 0;
+        gmg_status st = gmg_detokenize(model, ids.data(), ids.size(), 0, text.data(), text.size(), &n);
+        if (st == GMG_ERR_BUFFER_TOO_SMALL) {
+            text.resize(n + 1);
+            st = gmg_detokenize(model, ids.data(), ids.size(), 0, text.data(), text.size(), &n);
+        }
+        if (st != GMG_OK) return send_error(res, 400, gmg_last_error());
+        text.resize(n);
+        res.set_content(dump({{"content", text}}), "application/json");
     }
 };
 
@@ -198,7 +266,7 @@ void on_signal(int) {
 int main(int argc, char** argv) {
     Server s;
     s.args = parse(argc, argv);
-    gmg_model* model = nullptr;
+    gmg_model*& model = s.model;
     cli::check(kTool, gmg_model_load(s.args.model.c_str(), &s.args.model_params, &model));
     gmg_model_info info{};
     cli::check(kTool, gmg_model_get_info(model, &info));
@@ -223,10 +291,15 @@ int main(int argc, char** argv) {
                                                      {"owned_by", "gemmagguf"}, {"meta", {{"n_ctx", n_ctx}, {"n_vocab", info.n_vocab}}}}})}}),
                         "application/json");
     });
-    http.Post("/v1/chat/completions", [&](const httplib::Request& q, httplib::Response& r) { s.completion(q, r, true); });
-    http.Post("/chat/completions", [&](const httplib::Request& q, httplib::Response& r) { s.completion(q, r, true); });
-    http.Post("/v1/completions", [&](const httplib::Request& q, httplib::Response& r) { s.completion(q, r, false); });
-    http.Post("/completions", [&](const httplib::Request& q, httplib::Response& r) { s.completion(q, r, false); });
+    using Shape = Server::Shape;
+    for (const char* path : {"/v1/chat/completions", "/chat/completions"})
+        http.Post(path, [&](const httplib::Request& q, httplib::Response& r) { s.completion(q, r, Shape::chat); });
+    for (const char* path : {"/v1/completions", "/completions"})
+        http.Post(path, [&](const httplib::Request& q, httplib::Response& r) { s.completion(q, r, Shape::openai_completion); });
+    // llama-server's own endpoints, for scripts written against it.
+    http.Post("/completion", [&](const httplib::Request& q, httplib::Response& r) { s.completion(q, r, Shape::native); });
+    http.Post("/tokenize", [&](const httplib::Request& q, httplib::Response& r) { s.tokenize(q, r); });
+    http.Post("/detokenize", [&](const httplib::Request& q, httplib::Response& r) { s.detokenize(q, r); });
     http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
         send_error(res, 500, "internal error");
     });

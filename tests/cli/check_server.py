@@ -11,6 +11,8 @@ Starts the server on a free port with the real Gemma3-270M and checks:
     "stop") and is the unstopped completion's prefix; streamed with a stop string
     that spans tokens, the same text (its beginning is held back, never sent);
   - the same seed gives the same sampled text, request after request;
+  - llama-server's own /tokenize (llama.cpp's ids), /detokenize and /completion
+    (the same text as /v1/completions, streamed too);
   - bad requests (invalid JSON, no messages, an unknown role, a prompt longer than
     the context, streamed or not, a wrong type) get 400 with an OpenAI-style error body;
   - a second server on the same port fails with a clear message; SIGTERM stops it.
@@ -113,6 +115,21 @@ def main():
         streamed = "".join(json.loads(e)["choices"][0]["text"] for e in events(body)[:-1])
         assert streamed == whole and span not in whole, f"stop {span!r}: streamed {streamed!r}, whole {whole!r}"
         print(f"stop string {span!r} across tokens, streamed: {streamed!r}")
+
+        # llama-server's own endpoints: /tokenize, /detokenize and /completion.
+        capital = next(c for c in json.loads((golden / "greedy.json").read_text()) if c["name"] == "capital")
+        _, body = call(base, "/tokenize", {"content": capital["prompt"], "add_special": True, "parse_special": False})
+        assert json.loads(body)["tokens"] == capital["prompt_ids"], f"/tokenize: {body} vs llama.cpp's {capital['prompt_ids']}"
+        _, body = call(base, "/detokenize", {"tokens": capital["prompt_ids"][1:]})
+        assert json.loads(body)["content"] == capital["prompt"], body
+        _, body = call(base, "/completion", {"prompt": capital["prompt"], "n_predict": 24, "temperature": 0})
+        native = json.loads(body)
+        assert native["content"] == full and native["stop"] is True and native["stop_type"] == "limit", body
+        assert native["tokens_predicted"] == 24 and native["tokens_evaluated"] == len(capital["prompt_ids"]), body
+        _, body = call(base, "/completion", {"prompt": capital["prompt"], "n_predict": 24, "temperature": 0, "stream": True})
+        native_events = [json.loads(e) for e in events(body)]
+        assert "".join(e["content"] for e in native_events) == full and native_events[-1]["stop"] is True, body[-300:]
+        print(f"/tokenize = llama.cpp's ids; /completion (and streamed): {native['content']!r}")
 
         # The same seed, the same text, request after request on the one context.
         sampled = {"prompt": "Once upon a time", "temperature": 1.0, "max_tokens": 16, "seed": 7}

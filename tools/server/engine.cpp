@@ -113,7 +113,7 @@ EngineError Engine::complete(const CompletionRequest& req, const std::function<b
     for (const std::string& s : req.stop) longest_stop = std::max(longest_stop, s.size());
     const int64_t limit = req.max_tokens < 0 ? room : std::min(req.max_tokens, room);
     size_t emitted = 0;  // bytes of out->text already given to on_text
-    out->finish_reason = "length";
+    out->finish_reason = "length", out->stop_type = "limit";
     bool client_gone = false;
     for (int64_t i = 0; i < limit; ++i) {
         gmg_token tok = 0;
@@ -121,7 +121,7 @@ EngineError Engine::complete(const CompletionRequest& req, const std::function<b
         int eog = 0;
         gmg_model_is_eog(model_, tok, &eog);
         if (eog) {
-            out->finish_reason = "stop";
+            out->finish_reason = "stop", out->stop_type = "eos";
             break;
         }
         out->tokens.push_back(tok);
@@ -136,7 +136,7 @@ EngineError Engine::complete(const CompletionRequest& req, const std::function<b
         const size_t from = out->text.size() > len + longest_stop ? out->text.size() - len - longest_stop : 0;
         if (size_t at = find_stop(out->text, req.stop, from); at != std::string::npos) {
             out->text.resize(at);
-            out->finish_reason = "stop";
+            out->finish_reason = "stop", out->stop_type = "word";
             break;
         }
         // Decode the token only if another one will be sampled after it.

@@ -17,6 +17,7 @@ struct CompletionResult {
     std::string text;
     std::vector<gmg_token> tokens;  // the generated ids (end-of-generation token excluded)
     std::string finish_reason;      // "stop" or "length"
+    std::string stop_type;          // llama-server's words for it: "eos", "word" or "limit"
     int64_t prompt_tokens = 0, cached_tokens = 0;
 };
 
