@@ -167,6 +167,11 @@ GMG_API gmg_status gmg_context_truncate(gmg_context* ctx, int32_t n);
 /* Evaluates tokens at the next positions. all_logits: keep logits for every
  * token (else only the last). GMG_ERR_CONTEXT_FULL if they do not fit. */
 GMG_API gmg_status gmg_decode(gmg_context* ctx, const gmg_token* tokens, size_t n_tokens, int all_logits);
+/* gmg_decode, then *best = the last token's greedy pick (its largest logit, the
+ * first of equal ones: what gmg_sample picks at temperature <= 0 without
+ * penalties). A GPU context picks it on the device and copies back no logits:
+ * gmg_get_logits then has none until the next gmg_decode. */
+GMG_API gmg_status gmg_decode_greedy(gmg_context* ctx, const gmg_token* tokens, size_t n_tokens, gmg_token* best);
 /* Logits (n_vocab floats, valid until the next decode) of token i of the last
  * decode; i = -1 means its last token. */
 GMG_API gmg_status gmg_get_logits(const gmg_context* ctx, int32_t i, const float** logits);

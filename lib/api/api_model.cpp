@@ -267,6 +267,13 @@ gmg_status gmg_decode(gmg_context* ctx, const gmg_token* tokens, size_t n_tokens
     });
 }
 
+gmg_status gmg_decode_greedy(gmg_context* ctx, const gmg_token* tokens, size_t n_tokens, gmg_token* best) {
+    return guarded("gmg_decode_greedy", [&] {
+        if (!ctx || !tokens || !best) return fail(GMG_ERR_INVALID_ARGUMENT, "gmg_decode_greedy: NULL argument");
+        return report(ctx->session->decode_greedy({tokens, n_tokens}, best));
+    });
+}
+
 gmg_status gmg_get_logits(const gmg_context* ctx, int32_t i, const float** logits) {
     return guarded("gmg_get_logits", [&] {
         if (!ctx || !logits) return fail(GMG_ERR_INVALID_ARGUMENT, "gmg_get_logits: NULL argument");

@@ -91,6 +91,20 @@ int main(int argc, char** argv) {
     CHECK(gmg_decode(ctx, toks, 3, 1) == GMG_OK);
     CHECK(gmg_get_logits(ctx, 2, &logits) == GMG_OK && logits != NULL);
     CHECK(gmg_get_logits(ctx, 3, &logits) == GMG_ERR_INVALID_ARGUMENT);
+    /* gmg_decode_greedy: the last token's largest logit (found here by a plain scan), no logits kept */
+    {
+        gmg_token best = -1;
+        int32_t argmax = 0, v;
+        CHECK(gmg_get_logits(ctx, 2, &logits) == GMG_OK && logits != NULL);
+        if (!logits) return 1;
+        for (v = 1; v < info.n_vocab; ++v)
+            if (logits[v] > logits[argmax]) argmax = v;
+        CHECK(gmg_context_truncate(ctx, 2) == GMG_OK);
+        CHECK(gmg_decode_greedy(ctx, toks + 2, 1, &best) == GMG_OK && best == argmax);
+        CHECK(gmg_get_logits(ctx, -1, &logits) == GMG_ERR_INVALID_ARGUMENT);
+        CHECK(gmg_decode_greedy(ctx, toks, 1, NULL) == GMG_ERR_INVALID_ARGUMENT);
+        CHECK(gmg_context_truncate(ctx, 2) == GMG_OK && gmg_decode(ctx, toks + 2, 1, 1) == GMG_OK);
+    }
     CHECK(gmg_context_truncate(ctx, 5) == GMG_ERR_INVALID_ARGUMENT);
     CHECK(gmg_context_truncate(ctx, 1) == GMG_OK);
     CHECK(gmg_context_n_past(ctx, &n_past) == GMG_OK && n_past == 1);

@@ -17,8 +17,11 @@ Starts the server on a free port with the real Gemma3-270M and checks:
     the context, streamed or not, a wrong type) get 400 with an OpenAI-style error body;
   - a second server on the same port fails with a clear message; SIGTERM stops it.
 Usage: check_server.py GMG_SERVER MODEL GOLDEN_DIR
+(GMG_SERVER_ARGS="-ngl 99", with GMG_GPU_EMULATE=1 or a GPU build, runs the same
+checks on the offloaded model: 40 s on the emulated device, so not in CI.)
 """
 import json
+import os
 import re
 import signal
 import subprocess
@@ -32,6 +35,8 @@ EPS_ABS = 1.0  # as check_goldens.py: a top-2 margin below this is a near tie
 
 
 def start(server, model, *extra):
+    # GMG_SERVER_ARGS: more options for the server (the GPU run passes -ngl 99)
+    extra = (*extra, *os.environ.get("GMG_SERVER_ARGS", "").split())
     proc = subprocess.Popen([server, "-m", model, "--port", "0", "-c", "2048", "-t", "2", *extra],
                             stderr=subprocess.PIPE, text=True)
     line = proc.stderr.readline()

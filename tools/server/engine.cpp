@@ -78,7 +78,7 @@ EngineError Engine::check(const CompletionRequest& req) const {
     return tokenize_prompt(req, &prompt);
 }
 
-EngineError Engine::prepare(const CompletionRequest& req, std::vector<gmg_token>* prompt, int64_t* kept) {
+EngineError Engine::prepare(const CompletionRequest& req, std::vector<gmg_token>* prompt, int64_t* kept, gmg_token* next) {
     if (EngineError e = tokenize_prompt(req, prompt); e.http_status) return e;
     // Keep what the context already holds of this prompt, less one token: the
     // last prompt token is decoded again so that its logits are there to sample from.
@@ -89,7 +89,9 @@ EngineError Engine::prepare(const CompletionRequest& req, std::vector<gmg_token>
         gmg_context_reset(ctx_);
     }
     cached_.assign(prompt->begin(), prompt->begin() + static_cast<std::ptrdiff_t>(keep));
-    if (gmg_decode(ctx_, prompt->data() + keep, prompt->size() - keep, 0) != GMG_OK) {
+    const gmg_token* rest = prompt->data() + keep;
+    const size_t n_rest = prompt->size() - keep;
+    if ((next ? gmg_decode_greedy(ctx_, rest, n_rest, next) : gmg_decode(ctx_, rest, n_rest, 0)) != GMG_OK) {
         cached_.clear();
         gmg_context_reset(ctx_);
         return api_error(500, "decoding the prompt failed");
@@ -102,8 +104,14 @@ EngineError Engine::prepare(const CompletionRequest& req, std::vector<gmg_token>
 EngineError Engine::complete(const CompletionRequest& req, const std::function<bool(const std::string&)>& on_text,
                              CompletionResult* out) {
     *out = CompletionResult{};
+    // Plain greedy: each token is the largest logit, picked by gmg_decode_greedy (on a
+    // GPU, on the device, with no logits copied back) instead of gmg_sample.
+    const gmg_sampler_params& sp = req.sampler;
+    const bool penalize = sp.repeat_last_n != 0 && (sp.repeat_penalty != 1.0f || sp.presence_penalty != 0.0f || sp.frequency_penalty != 0.0f);
+    const bool greedy = sp.temperature <= 0.0f && !penalize;
+    gmg_token next = -1;
     std::vector<gmg_token> prompt;
-    if (EngineError e = prepare(req, &prompt, &out->cached_tokens); e.http_status) return e;
+    if (EngineError e = prepare(req, &prompt, &out->cached_tokens, greedy ? &next : nullptr); e.http_status) return e;
     out->prompt_tokens = static_cast<int64_t>(prompt.size());
     gmg_sampler_params sampler = req.sampler;
     gmg_sampler_reset(ctx_);  // each request draws from the start of its seed's stream
@@ -116,8 +124,8 @@ EngineError Engine::complete(const CompletionRequest& req, const std::function<b
     out->finish_reason = "length", out->stop_type = "limit";
     bool client_gone = false;
     for (int64_t i = 0; i < limit; ++i) {
-        gmg_token tok = 0;
-        if (gmg_sample(ctx_, &sampler, &tok) != GMG_OK) return api_error(400, "sampling failed");
+        gmg_token tok = next;
+        if (!greedy && gmg_sample(ctx_, &sampler, &tok) != GMG_OK) return api_error(400, "sampling failed");
         int eog = 0;
         gmg_model_is_eog(model_, tok, &eog);
         if (eog) {
@@ -141,7 +149,8 @@ EngineError Engine::complete(const CompletionRequest& req, const std::function<b
         }
         // Decode the token only if another one will be sampled after it.
         if (i + 1 < limit) {
-            if (gmg_decode(ctx_, &tok, 1, 0) != GMG_OK) return api_error(500, "decoding failed");
+            if ((greedy ? gmg_decode_greedy(ctx_, &tok, 1, &next) : gmg_decode(ctx_, &tok, 1, 0)) != GMG_OK)
+                return api_error(500, "decoding failed");
             cached_.push_back(tok);
         }
         const size_t safe = std::min(complete_utf8_prefix(out->text), out->text.size() - partial_stop_suffix(out->text, req.stop));
