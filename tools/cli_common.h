@@ -41,18 +41,35 @@ inline float parse_float(const char* tool, const char* flag, const char* text) {
 
 // Text -> token ids through gmg_tokenize's buffer protocol (a second call with the
 // count it asks for: a piece can be longer in tokens than in bytes).
+inline gmg_status tokenize_into(const gmg_model* model, const std::string& text, int add_special, int parse_special,
+                                std::vector<gmg_token>* ids) {
+    ids->resize(text.size() + 2);
+    size_t n = 0;
+    gmg_status s = gmg_tokenize(model, text.data(), text.size(), add_special, parse_special, ids->data(), ids->size(), &n);
+    if (s == GMG_ERR_BUFFER_TOO_SMALL) {
+        ids->resize(n);
+        s = gmg_tokenize(model, text.data(), text.size(), add_special, parse_special, ids->data(), ids->size(), &n);
+    }
+    ids->resize(s == GMG_OK ? n : 0);
+    return s;
+}
 inline std::vector<gmg_token> tokenize(const char* tool, const gmg_model* model, const std::string& text,
                                        int add_special, int parse_special) {
-    std::vector<gmg_token> ids(text.size() + 2);
-    size_t n = 0;
-    gmg_status s = gmg_tokenize(model, text.data(), text.size(), add_special, parse_special, ids.data(), ids.size(), &n);
-    if (s == GMG_ERR_BUFFER_TOO_SMALL) {
-        ids.resize(n);
-        s = gmg_tokenize(model, text.data(), text.size(), add_special, parse_special, ids.data(), ids.size(), &n);
-    }
-    check(tool, s);
-    ids.resize(n);
+    std::vector<gmg_token> ids;
+    check(tool, tokenize_into(model, text, add_special, parse_special, &ids));
     return ids;
+}
+// Token ids -> text, the same protocol (a second call when the buffer was short).
+inline gmg_status detokenize_into(const gmg_model* model, const gmg_token* ids, size_t n_ids, std::string* text) {
+    text->assign(64, '\0');
+    size_t n = 0;
+    gmg_status s = gmg_detokenize(model, ids, n_ids, 0, text->data(), text->size(), &n);
+    if (s == GMG_ERR_BUFFER_TOO_SMALL) {
+        text->assign(n + 1, '\0');
+        s = gmg_detokenize(model, ids, n_ids, 0, text->data(), text->size(), &n);
+    }
+    text->resize(s == GMG_OK ? n : 0);
+    return s;
 }
 
 // -ngl/--n-gpu-layers N and -mg/--main-gpu N, as llama.cpp's tools spell them.

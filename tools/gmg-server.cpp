@@ -220,15 +220,9 @@ struct Server {
         const std::string text = body["content"].get<std::string>();
         const int add_special = body.value("add_special", json(false)) == true;
         const int parse_special = body.value("parse_special", json(true)) == true;
-        std::vector<gmg_token> ids(text.size() + 2);
-        size_t n = 0;
-        gmg_status st = gmg_tokenize(model, text.data(), text.size(), add_special, parse_special, ids.data(), ids.size(), &n);
-        if (st == GMG_ERR_BUFFER_TOO_SMALL) {
-            ids.resize(n);
-            st = gmg_tokenize(model, text.data(), text.size(), add_special, parse_special, ids.data(), ids.size(), &n);
-        }
-        if (st != GMG_OK) return send_error(res, 400, gmg_last_error());
-        ids.resize(n);
+        std::vector<gmg_token> ids;
+        if (cli::tokenize_into(model, text, add_special, parse_special, &ids) != GMG_OK)
+            return send_error(res, 400, gmg_last_error());
         res.set_content(dump({{"tokens", ids}}), "application/json");
     }
 
@@ -243,15 +237,8 @@ struct Server {
                 return send_error(res, 400, "'tokens' must be a list of token ids");
             ids.push_back(static_cast<gmg_token>(t.get<int64_t>()));
         }
-        std::string text(64, '\0');
-        size_t n = 0;
-        gmg_status st = gmg_detokenize(model, ids.data(), ids.size(), 0, text.data(), text.size(), &n);
-        if (st == GMG_ERR_BUFFER_TOO_SMALL) {
-            text.resize(n + 1);
-            st = gmg_detokenize(model, ids.data(), ids.size(), 0, text.data(), text.size(), &n);
-        }
-        if (st != GMG_OK) return send_error(res, 400, gmg_last_error());
-        text.resize(n);
+        std::string text;
+        if (cli::detokenize_into(model, ids.data(), ids.size(), &text) != GMG_OK) return send_error(res, 400, gmg_last_error());
         res.set_content(dump({{"content", text}}), "application/json");
     }
 };

@@ -3,22 +3,12 @@
 #include <algorithm>
 #include <chrono>
 
+#include "cli_common.h"
+
 namespace server {
 namespace {
 
 EngineError api_error(int http_status, const std::string& what) { return {http_status, what + ": " + gmg_last_error()}; }
-
-bool tokenize(gmg_model* model, const std::string& text, bool parse_special, std::vector<gmg_token>* out) {
-    out->resize(text.size() + 2);
-    size_t n = 0;
-    gmg_status s = gmg_tokenize(model, text.data(), text.size(), 1, parse_special, out->data(), out->size(), &n);
-    if (s == GMG_ERR_BUFFER_TOO_SMALL) {
-        out->resize(n);
-        s = gmg_tokenize(model, text.data(), text.size(), 1, parse_special, out->data(), out->size(), &n);
-    }
-    out->resize(n);
-    return s == GMG_OK;
-}
 
 // The text of a conversation in the Gemma chat template, ready for the model's turn.
 bool chat_text(const std::vector<Message>& messages, std::string* out) {
@@ -66,7 +56,7 @@ EngineError Engine::tokenize_prompt(const CompletionRequest& req, std::vector<gm
     std::string text = req.prompt;
     if (req.chat && !chat_text(req.messages, &text)) return api_error(400, "cannot format the conversation");
     // Chat text holds control tokens (<start_of_turn>) to be read as such; a raw prompt is plain text.
-    if (!tokenize(model_, text, req.chat, prompt)) return api_error(400, "cannot tokenize the prompt");
+    if (cli::tokenize_into(model_, text, 1, req.chat, prompt) != GMG_OK) return api_error(400, "cannot tokenize the prompt");
     if (static_cast<int64_t>(prompt->size()) >= n_ctx_)
         return {400, "the prompt has " + std::to_string(prompt->size()) + " tokens; the context holds " +
                          std::to_string(n_ctx_) + " (start the server with a larger -c)"};
@@ -133,13 +123,10 @@ EngineError Engine::complete(const CompletionRequest& req, const std::function<b
             break;
         }
         out->tokens.push_back(tok);
-        std::string piece(64, '\0');
-        size_t len = 0;
-        if (gmg_detokenize(model_, &tok, 1, 0, piece.data(), piece.size(), &len) == GMG_ERR_BUFFER_TOO_SMALL) {
-            piece.resize(len + 1);  // a long piece: the call says how long
-            gmg_detokenize(model_, &tok, 1, 0, piece.data(), piece.size(), &len);
-        }
-        out->text.append(piece.data(), std::min(len, piece.size()));
+        std::string piece;
+        cli::detokenize_into(model_, &tok, 1, &piece);
+        const size_t len = piece.size();
+        out->text += piece;
         // A stop string not seen before ends in the new piece.
         const size_t from = out->text.size() > len + longest_stop ? out->text.size() - len - longest_stop : 0;
         if (size_t at = find_stop(out->text, req.stop, from); at != std::string::npos) {
