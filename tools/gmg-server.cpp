@@ -89,22 +89,27 @@ int64_t now_seconds() {
     return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
+// OpenAI's token counts.
+json usage(const server::CompletionResult& r) {
+    const auto completion = static_cast<int64_t>(r.tokens.size());
+    return {{"prompt_tokens", r.prompt_tokens}, {"completion_tokens", completion}, {"total_tokens", r.prompt_tokens + completion}};
+}
+
+// OpenAI's response envelope around one choice.
+json envelope(const std::string& id, const std::string& model, const char* object,
+              json choice) {
+    return {{"id", id}, {"object", object}, {"created", now_seconds()}, {"model", model}, {"choices", json::array({std::move(choice)})}};
+}
+
 // The body of a finished completion, in the shape of OpenAI's responses.
 json completion_body(const server::CompletionRequest& req, const server::CompletionResult& r, const std::string& id,
                      const std::string& model) {
     json choice = {{"index", 0}, {"finish_reason", r.finish_reason}};
     if (req.chat) choice["message"] = {{"role", "assistant"}, {"content", r.text}};
     else choice["text"] = r.text;
-    const auto completion = static_cast<int64_t>(r.tokens.size());
-    json body = {{"id", id},
-                 {"object", req.chat ? "chat.completion" : "text_completion"},
-                 {"created", now_seconds()},
-                 {"model", model},
-                 {"choices", json::array({choice})},
-                 {"usage", {{"prompt_tokens", r.prompt_tokens},
-                            {"completion_tokens", completion},
-                            {"total_tokens", r.prompt_tokens + completion},
-                            {"prompt_tokens_details", {{"cached_tokens", r.cached_tokens}}}}}};
+    json body = envelope(id, model, req.chat ? "chat.completion" : "text_completion", std::move(choice));
+    body["usage"] = usage(r);
+    body["usage"]["prompt_tokens_details"] = {{"cached_tokens", r.cached_tokens}};
     if (req.return_tokens) body["tokens"] = r.tokens;
     return body;
 }
@@ -122,22 +127,17 @@ json native_body(const server::CompletionRequest& req, const server::CompletionR
     return body;
 }
 
-// One server-sent event of a streamed completion: text so far (delta), or the end (finish_reason).
+// One server-sent event of a streamed completion: text so far (delta), or the end
+// (finish_reason); role_only: the chat stream's first event, naming the role.
 std::string stream_event(const server::CompletionRequest& req, const std::string& id, const std::string& model,
-                         const std::string* delta, const server::CompletionResult* end) {
+                         const std::string* delta, const server::CompletionResult* end, bool role_only = false) {
     json choice = {{"index", 0}, {"finish_reason", end ? json(end->finish_reason) : json(nullptr)}};
-    if (req.chat) choice["delta"] = delta ? json{{"content", *delta}} : json::object();
+    if (role_only) choice["delta"] = {{"role", "assistant"}, {"content", ""}};
+    else if (req.chat) choice["delta"] = delta ? json{{"content", *delta}} : json::object();
     else choice["text"] = delta ? *delta : std::string();
-    json body = {{"id", id},
-                 {"object", req.chat ? "chat.completion.chunk" : "text_completion"},
-                 {"created", now_seconds()},
-                 {"model", model},
-                 {"choices", json::array({choice})}};
+    json body = envelope(id, model, req.chat ? "chat.completion.chunk" : "text_completion", std::move(choice));
     if (end) {
-        const auto completion = static_cast<int64_t>(end->tokens.size());
-        body["usage"] = {{"prompt_tokens", end->prompt_tokens},
-                         {"completion_tokens", completion},
-                         {"total_tokens", end->prompt_tokens + completion}};
+        body["usage"] = usage(*end);
         if (req.return_tokens) body["tokens"] = end->tokens;
     }
     return "data: " + dump(body) + "\n\n";
@@ -181,10 +181,7 @@ struct Server {
         res.set_chunked_content_provider("text/event-stream", [this, shared, id, native](size_t, httplib::DataSink& sink) {
             std::lock_guard<std::mutex> lock(busy);
             if (shared->chat) {  // OpenAI's first chunk names the role
-                const std::string role = "data: " + dump({{"id", id}, {"object", "chat.completion.chunk"}, {"created", now_seconds()},
-                                                          {"model", args.alias},
-                                                          {"choices", json::array({{{"index", 0}, {"delta", {{"role", "assistant"}, {"content", ""}}},
-                                                                                    {"finish_reason", nullptr}}})}}) + "\n\n";
+                const std::string role = stream_event(*shared, id, args.alias, nullptr, nullptr, true);
                 if (!sink.write(role.data(), role.size())) return false;
             }
             server::CompletionResult result;

@@ -17,4 +17,14 @@ GMG_HOST_DEVICE inline uint64_t argmax_key(float value, uint32_t index) {
 }
 GMG_HOST_DEVICE inline uint32_t argmax_index(uint64_t key) { return 0xffffffffu - static_cast<uint32_t>(key); }
 
+// The same pick by a host loop over n values (the CPU sampler, the emulated device).
+inline uint32_t argmax_first(const float* x, int64_t n) {
+    uint64_t best = 0;
+    for (int64_t i = 0; i < n; ++i) {
+        const uint64_t key = argmax_key(x[i], static_cast<uint32_t>(i));
+        best = key > best ? key : best;
+    }
+    return argmax_index(best);
+}
+
 }  // namespace gmg

@@ -112,6 +112,16 @@ using CompactBlock = std::conditional_t<Kind == kQ2K, block_q2_K, std::condition
 template <CompactK Kind>
 void repack_compact(const uint8_t* w, size_t w_stride, int64_t rows, int64_t k, int64_t g0, int64_t g1, uint8_t* out);
 
+// Calls f.operator()<NC>() with NC = min(nc, kMax), a compile-time column count
+// (nc >= 1). Like repacked_loop, instantiated only with each ISA file's own lambdas.
+template <int kMax, class F>
+void with_columns(int nc, F&& f) {
+    if constexpr (kMax > 1) {
+        if (nc < kMax) return with_columns<kMax - 1>(nc, f);
+    }
+    f.template operator()<kMax>();
+}
+
 // The loop every repacked GEMM shares: row groups [g0, g1), columns in tiles of
 // kCols, a partial last group written through a buffer. tile(pg, c0, nc, out)
 // computes one group x nc columns into out[c] (kRepackRows floats each). (A

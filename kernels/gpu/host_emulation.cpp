@@ -344,11 +344,7 @@ void softcap(Stream& s, float* d_x, int64_t count, float cap) {
 
 void argmax_rows(Stream& s, const float* d_x, int64_t rows, int64_t n, int32_t* d_out) {
     enqueue(s, [=] {
-        for (int64_t r = 0; r < rows; ++r) {
-            uint64_t best = 0;
-            for (int64_t i = 0; i < n; ++i) best = std::max(best, argmax_key(d_x[r * n + i], static_cast<uint32_t>(i)));
-            d_out[r] = static_cast<int32_t>(argmax_index(best));
-        }
+        for (int64_t r = 0; r < rows; ++r) d_out[r] = static_cast<int32_t>(argmax_first(d_x + r * n, n));
     });
 }
 

@@ -20,9 +20,7 @@ double Sampler::next_uniform() {
 }
 
 TokenId greedy_token(std::span<const float> logits) {
-    uint64_t best = 0;
-    for (size_t i = 0; i < logits.size(); ++i) best = std::max(best, argmax_key(logits[i], static_cast<uint32_t>(i)));
-    return static_cast<TokenId>(argmax_index(best));
+    return static_cast<TokenId>(argmax_first(logits.data(), static_cast<int64_t>(logits.size())));
 }
 
 TokenId Sampler::sample(std::span<const float> logits, std::span<const TokenId> history) {
@@ -32,8 +30,7 @@ TokenId Sampler::sample(std::span<const float> logits, std::span<const TokenId> 
     for (TokenId i = 0; i < n; ++i) cand_[static_cast<size_t>(i)] = {logits[static_cast<size_t>(i)], i};
 
     // Repetition, presence and frequency penalties over the recent window.
-    const bool penalize = p_.repeat_penalty != 1.0f || p_.presence_penalty != 0.0f || p_.frequency_penalty != 0.0f;
-    if (penalize && p_.repeat_last_n != 0) {
+    if (p_.penalizes()) {
         const size_t window = p_.repeat_last_n < 0 ? history.size()
                                                    : std::min(history.size(), static_cast<size_t>(p_.repeat_last_n));
         std::unordered_map<TokenId, int> counts;

@@ -20,12 +20,13 @@ struct SamplerParams {
     float presence_penalty = 0.0f;
     float frequency_penalty = 0.0f;
     uint64_t seed = 0;
+    // Whether the penalties change any logit.
+    bool penalizes() const {
+        return repeat_last_n != 0 && (repeat_penalty != 1.0f || presence_penalty != 0.0f || frequency_penalty != 0.0f);
+    }
     // Greedy with no penalty: the token is the logits' argmax (argmax_key.h), which
     // a GPU context can pick on the device.
-    bool plain_greedy() const {
-        const bool penalize = repeat_last_n != 0 && (repeat_penalty != 1.0f || presence_penalty != 0.0f || frequency_penalty != 0.0f);
-        return temperature <= 0.0f && !penalize;
-    }
+    bool plain_greedy() const { return temperature <= 0.0f && !penalizes(); }
 };
 
 // The index of the largest logit, the first of equal ones: the greedy pick.

@@ -78,7 +78,6 @@ EngineError Engine::prepare(const CompletionRequest& req, std::vector<gmg_token>
         keep = 0;  // a sliding-window ring that cannot be rewound that far
         gmg_context_reset(ctx_);
     }
-    cached_.assign(prompt->begin(), prompt->begin() + static_cast<std::ptrdiff_t>(keep));
     const gmg_token* rest = prompt->data() + keep;
     const size_t n_rest = prompt->size() - keep;
     if ((next ? gmg_decode_greedy(ctx_, rest, n_rest, next) : gmg_decode(ctx_, rest, n_rest, 0)) != GMG_OK) {
