@@ -5,7 +5,8 @@
 //     over enough weight copies to defeat the L2 cache, as a share of the copy rate;
 //   - mat-mat (prompt, 512 columns): arithmetic rate in TFLOP/s (2 per weight per column),
 //     on the dp4a kernels and on the tensor cores (what prompts use where present);
-//   - attention over a 4096-position f16 cache (decode): cache bytes read per second.
+//   - attention over a 4096- and a 32768-position f16 cache (decode), one block per head
+//     and split across blocks: cache bytes read per second.
 // Device events around each region, warm-up first, median of the repetitions.
 #include <algorithm>
 #include <cstdio>
@@ -17,6 +18,7 @@
 #include <fmt/format.h>
 
 #include "kernels/gpu/gpu_backend.h"
+#include "kernels/gpu/split_attention.h"
 #include "tests/support/random_blocks.h"
 
 using namespace gmg;
@@ -158,27 +160,36 @@ int main(int argc, char** argv) {
         }
     }
 
-    // Attention: one decode query over 4096 cached positions, Gemma3-1B heads.
-    gpu::AttentionShape at;
-    at.n_head = 4, at.n_head_kv = 1, at.head_dim = 256, at.n_rot = 256, at.capacity = 4096, at.window = 0;
-    const size_t cache_elems = static_cast<size_t>(at.capacity * at.n_head_kv * at.head_dim);
-    gpu::DeviceBuffer kc = alloc(cache_elems * 2), vc = alloc(cache_elems * 2);
-    std::vector<uint16_t> hc(cache_elems);
-    for (auto& v : hc) v = f32_to_f16(std::normal_distribution<float>(0.0f, 1.0f)(rng));
-    g_stream.upload(kc.data(), hc.data(), cache_elems * 2);
-    g_stream.upload(vc.data(), hc.data(), cache_elems * 2);
-    gpu::DeviceBuffer qd = alloc(static_cast<size_t>(at.n_head * at.head_dim) * sizeof(float));
-    gpu::DeviceBuffer od = alloc(static_cast<size_t>(at.n_head * at.head_dim) * sizeof(float));
-    std::vector<float> qh(static_cast<size_t>(at.n_head * at.head_dim), 0.1f);
-    g_stream.upload(qd.data(), qh.data(), qh.size() * sizeof(float));
-    gpu::DeviceBuffer pos = alloc(sizeof(int32_t));
-    const int32_t last = static_cast<int32_t>(at.capacity - 1);
-    g_stream.upload(pos.data(), &last, sizeof last);
-    const double att_ms = median_ms(quick ? 20 : 50, [&](int) {
-        gpu::attention(g_stream, at, qd.as<float>(), kc.as<uint16_t>(), vc.as<uint16_t>(), od.as<float>(), 1, pos.as<int32_t>());
-    });
-    std::printf("\nattention, one query over 4096 positions: %.1f us, %.0f GB/s of K+V (%.1f%% of copy; the cache fits in L2)\n",
-                att_ms * 1e3, 2.0 * static_cast<double>(cache_elems * 2) / (att_ms * 1e-3) / 1e9,
-                100.0 * 2.0 * static_cast<double>(cache_elems * 2) / (att_ms * 1e-3) / 1e9 / copy_gbs);
+    // Attention: one decode query over a long f16 cache, Gemma3-1B heads (4 query
+    // heads on one KV head of 256), one block per head against the keys split
+    // across blocks (split_attention.h).
+    std::printf("\n| attention, one decode query | path | us | GB/s of K+V | %% of copy |\n|---|---|---:|---:|---:|\n");
+    for (const int64_t positions : {int64_t{4096}, int64_t{32768}}) {
+        gpu::AttentionShape at;
+        at.n_head = 4, at.n_head_kv = 1, at.head_dim = 256, at.n_rot = 256, at.capacity = positions, at.window = 0;
+        const size_t cache_elems = static_cast<size_t>(at.capacity * at.n_head_kv * at.head_dim);
+        gpu::DeviceBuffer kc = alloc(cache_elems * 2), vc = alloc(cache_elems * 2);
+        std::vector<uint16_t> hc(cache_elems);
+        for (auto& v : hc) v = f32_to_f16(std::normal_distribution<float>(0.0f, 1.0f)(rng));
+        g_stream.upload(kc.data(), hc.data(), cache_elems * 2);
+        g_stream.upload(vc.data(), hc.data(), cache_elems * 2);
+        gpu::DeviceBuffer qd = alloc(static_cast<size_t>(at.n_head * at.head_dim) * sizeof(float));
+        gpu::DeviceBuffer od = alloc(static_cast<size_t>(at.n_head * at.head_dim) * sizeof(float));
+        gpu::DeviceBuffer scratch = alloc(gpu::attention_scratch_bytes(at, 1));
+        std::vector<float> qh(static_cast<size_t>(at.n_head * at.head_dim), 0.1f);
+        g_stream.upload(qd.data(), qh.data(), qh.size() * sizeof(float));
+        gpu::DeviceBuffer pos = alloc(sizeof(int32_t));
+        const int32_t last = static_cast<int32_t>(at.capacity - 1);
+        g_stream.upload(pos.data(), &last, sizeof last);
+        for (const bool split : {false, true}) {
+            const double att_ms = median_ms(quick ? 20 : 50, [&](int) {
+                gpu::attention(g_stream, at, qd.as<float>(), kc.as<uint16_t>(), vc.as<uint16_t>(), od.as<float>(), 1,
+                               pos.as<int32_t>(), split ? scratch.as<float>() : nullptr);
+            });
+            const double gbs = 2.0 * static_cast<double>(cache_elems * 2) / (att_ms * 1e-3) / 1e9;
+            std::printf("| %lld positions | %s | %.1f | %.0f | %.1f%% |\n", static_cast<long long>(positions),
+                        split ? "split" : "one block per head", att_ms * 1e3, gbs, 100.0 * gbs / copy_gbs);
+        }
+    }
     return 0;
 }

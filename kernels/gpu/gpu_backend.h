@@ -239,7 +239,11 @@ void qk_norm_rope_store(Stream& s, const AttentionShape& a, float* d_q, const fl
                         const float* d_q_norm, const float* d_k_norm, float eps, float rope_base, float freq_scale,
                         float attn_scale, uint16_t* d_kcache, uint16_t* d_vcache, int64_t n, const int32_t* d_pos0);
 // Causal (and windowed) attention of n query rows over the f16 cache: out (n, n_head*head_dim).
+// With d_scratch (at least attention_scratch_bytes(a, n) of device memory:
+// split_attention.h) and at most kSplitMaxQueries rows, each head's keys are split
+// across blocks (flash-decoding); otherwise one block walks each row's keys.
+inline constexpr int64_t kSplitMaxQueries = 4;
 void attention(Stream& s, const AttentionShape& a, const float* d_q, const uint16_t* d_kcache,
-               const uint16_t* d_vcache, float* d_out, int64_t n, const int32_t* d_pos0);
+               const uint16_t* d_vcache, float* d_out, int64_t n, const int32_t* d_pos0, float* d_scratch = nullptr);
 
 }  // namespace gmg::gpu

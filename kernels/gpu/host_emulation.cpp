@@ -23,6 +23,7 @@
 #include "kernels/common/group_decode.h"
 #include "kernels/common/half.h"
 #include "kernels/gpu/gpu_backend.h"
+#include "kernels/gpu/split_attention.h"
 
 namespace gmg::gpu {
 namespace {
@@ -388,9 +389,68 @@ void qk_norm_rope_store(Stream& s, const AttentionShape& a, float* d_q, const fl
     });
 }
 
+// The split path as the device runs it (split_attention.h): chunk by chunk, each
+// chunk's (max, sum) and partial row through the scratch, the partial rows summed in
+// chunk order.
+static void split_attention(const AttentionShape& a, const float* d_q, const uint16_t* d_kcache,
+                            const uint16_t* d_vcache, float* d_out, int64_t n, int64_t pos0, float* d_scratch) {
+    const SplitPlan plan = split_plan(a);
+    const SplitScratch at = split_scratch(a, plan, n);
+    const int64_t D = a.head_dim, Q = a.n_head * D, KV = a.n_head_kv * D;
+    std::vector<float> qv(static_cast<size_t>(D));
+    for (int64_t t = 0; t < n; ++t) {
+        const int64_t p = pos0 + t;
+        const int64_t lo = a.window > 0 && p - a.window + 1 > 0 ? p - a.window + 1 : 0;
+        for (int64_t h = 0; h < a.n_head; ++h) {
+            const int64_t kvh = h / (a.n_head / a.n_head_kv), row = t * a.n_head + h;
+            for (int64_t i = 0; i < D; ++i) qv[i] = f16_to_f32(f32_to_f16(d_q[t * Q + h * D + i]));
+            float* scores = d_scratch + at.scores + row * a.capacity;
+            float* stats = d_scratch + at.stats + row * plan.chunks * 2;
+            for (int64_t c = 0; c < plan.chunks; ++c) {  // pass 1
+                int64_t first, last;
+                chunk_keys(plan, lo, p, c, &first, &last);
+                float m = -INFINITY, l = 0.0f;
+                for (int64_t j = first; j <= last; ++j) {
+                    const uint16_t* kj = d_kcache + (j % a.capacity) * KV + kvh * D;
+                    float sc = 0.0f;
+                    for (int64_t i = 0; i < D; ++i) sc += qv[i] * f16_to_f32(kj[i]);
+                    scores[j % a.capacity] = sc;
+                    const float m_new = std::fmax(m, sc);
+                    l = l * std::exp(m - m_new) + std::exp(sc - m_new);
+                    m = m_new;
+                }
+                stats[2 * c] = m;
+                stats[2 * c + 1] = l;
+            }
+            float M = -INFINITY, L = 0.0f;
+            for (int64_t c = 0; c < plan.chunks; ++c) M = std::fmax(M, stats[2 * c]);
+            for (int64_t c = 0; c < plan.chunks; ++c) merge_chunk_stats(stats[2 * c], stats[2 * c + 1], M, &L);
+            for (int64_t c = 0; c < plan.chunks; ++c) {  // pass 2
+                float* partial = d_scratch + at.partial + (row * plan.chunks + c) * D;
+                std::fill(partial, partial + D, 0.0f);
+                int64_t first, last;
+                chunk_keys(plan, lo, p, c, &first, &last);
+                for (int64_t j = first; j <= last; ++j) {
+                    const float pj = f16_to_f32(f32_to_f16(std::exp(scores[j % a.capacity] - M) / L));
+                    if (pj == 0.0f) continue;
+                    const uint16_t* vj = d_vcache + (j % a.capacity) * KV + kvh * D;
+                    for (int64_t i = 0; i < D; ++i) partial[i] += pj * f16_to_f32(vj[i]);
+                }
+            }
+            for (int64_t i = 0; i < D; ++i) {  // pass 3
+                float sum = 0.0f;
+                for (int64_t c = 0; c < plan.chunks; ++c) sum += d_scratch[at.partial + (row * plan.chunks + c) * D + i];
+                d_out[t * Q + h * D + i] = sum;
+            }
+        }
+    }
+}
+
 void attention(Stream& s, const AttentionShape& a, const float* d_q, const uint16_t* d_kcache,
-               const uint16_t* d_vcache, float* d_out, int64_t n, const int32_t* d_pos0) {
+               const uint16_t* d_vcache, float* d_out, int64_t n, const int32_t* d_pos0, float* d_scratch) {
     if (n <= 0 || !check_attention_shape(s, a)) return;
+    if (d_scratch && n <= kSplitMaxQueries)
+        return enqueue(s, [=] { split_attention(a, d_q, d_kcache, d_vcache, d_out, n, *d_pos0, d_scratch); });
     enqueue(s, [=] {
         const int64_t D = a.head_dim, Q = a.n_head * D, KV = a.n_head_kv * D;
         std::vector<float> qv(static_cast<size_t>(D)), acc(static_cast<size_t>(D));

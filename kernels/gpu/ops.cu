@@ -7,6 +7,7 @@
 
 #include "kernels/common/argmax_key.h"
 #include "kernels/gpu/device_common.cuh"
+#include "kernels/gpu/split_attention.h"
 
 namespace gmg::gpu {
 namespace {
@@ -14,6 +15,7 @@ namespace {
 constexpr int kNormThreads = 256;
 constexpr int kAttnThreads = 128;
 constexpr int kAttnThreadsDecode = 512;
+constexpr int kSplitThreads = 256;
 constexpr int kMaxChunks = kMaxHeadDim / 32;  // head elements per lane at the narrowest warp
 
 // The squares summed in double, as the CPU path and llama.cpp's CPU backend sum them:
@@ -171,11 +173,7 @@ __global__ void qk_norm_rope_store_kernel(AttentionShape a, RopeArgs r, float* q
     }
 }
 
-// One block per (query head, token); each warp takes every warps-th visible key.
-// Pass 1 finds the block's largest score and the softmax denominator (per-warp
-// online sums, merged); pass 2 recomputes each score and adds p * v with p rounded
-// through f16, as llama.cpp's non-flash CPU path rounds it (kernels/cpu/attention.cpp),
-// skipping weights that round to zero. q goes through f16 as there too.
+// q . k for one key, this lane's elements summed across the warp.
 __device__ inline float key_score(const float* qv, const uint16_t* kj, int64_t D) {
     const int lane = threadIdx.x % warpSize;
     float s = 0.0f;
@@ -187,25 +185,42 @@ __device__ inline float key_score(const float* qv, const uint16_t* kj, int64_t D
     return warp_sum(s);  // the same value in every lane
 }
 
+// This lane's elements of q, rounded through f16 as the CPU path rounds it.
+__device__ inline void load_query(const float* qh, int64_t D, float* qv) {
+    const int lane = threadIdx.x % warpSize;
+#pragma unroll
+    for (int c = 0; c < kMaxChunks; ++c) {
+        const int64_t i = lane + static_cast<int64_t>(c) * warpSize;
+        qv[c] = i < D ? f16_to_f32(f32_to_f16(qh[i])) : 0.0f;
+    }
+}
+
+// The visible keys [*lo, *p] of query t.
+__device__ inline void visible_range(const AttentionShape& a, const int32_t* pos0, int64_t t, int64_t* lo, int64_t* p) {
+    *p = *pos0 + t;
+    *lo = a.window > 0 && *p - a.window + 1 > 0 ? *p - a.window + 1 : 0;
+}
+
+// One block per (query head, token); each warp takes every warps-th visible key.
+// Pass 1 finds the block's largest score and the softmax denominator (per-warp
+// online sums, merged); pass 2 recomputes each score and adds p * v with p rounded
+// through f16, as llama.cpp's non-flash CPU path rounds it (kernels/cpu/attention.cpp),
+// skipping weights that round to zero. q goes through f16 as there too.
 __global__ void __launch_bounds__(kAttnThreadsDecode) attention_kernel(AttentionShape a, const float* q, const uint16_t* kcache, const uint16_t* vcache,
                                  float* out, const int32_t* pos0) {
     extern __shared__ float partial[];  // per warp: D accumulators, max, sum
     const int64_t D = a.head_dim, t = blockIdx.y, h = blockIdx.x;
     const int64_t Q = a.n_head * D, KV = a.n_head_kv * D;
     const int64_t kvh = h / (a.n_head / a.n_head_kv);
-    const int64_t p = *pos0 + t;
-    const int64_t lo = a.window > 0 && p - a.window + 1 > 0 ? p - a.window + 1 : 0;
+    int64_t lo, p;
+    visible_range(a, pos0, t, &lo, &p);
     const int lane = threadIdx.x % warpSize, warp = threadIdx.x / warpSize;
     const int warps = blockDim.x / warpSize;
     const uint16_t* kbase = kcache + kvh * D;
     const uint16_t* vbase = vcache + kvh * D;
 
     float qv[kMaxChunks];
-#pragma unroll
-    for (int c = 0; c < kMaxChunks; ++c) {
-        const int64_t i = lane + static_cast<int64_t>(c) * warpSize;
-        qv[c] = i < D ? f16_to_f32(f32_to_f16(q[t * Q + h * D + i])) : 0.0f;
-    }
+    load_query(q + t * Q + h * D, D, qv);
     float m = -INFINITY, l = 0.0f;
     for (int64_t j = lo + warp; j <= p; j += warps) {
         const float s = key_score(qv, kbase + (j % a.capacity) * KV, D);
@@ -254,6 +269,109 @@ __global__ void __launch_bounds__(kAttnThreadsDecode) attention_kernel(Attention
     }
 }
 
+// ---- decode attention split across blocks (split_attention.h) ---------------------
+
+// Pass 1, grid (n_head, chunks, n): the chunk's scores into scratch, and its (max, sum).
+__global__ void __launch_bounds__(kSplitThreads) split_scores_kernel(AttentionShape a, SplitPlan plan, const float* q,
+                                                                    const uint16_t* kcache, const int32_t* pos0,
+                                                                    float* scratch, int64_t n) {
+    __shared__ float warp_stats[2 * kMaxWarpsPerBlock];
+    const int64_t D = a.head_dim, h = blockIdx.x, chunk = blockIdx.y, t = blockIdx.z;
+    const int64_t KV = a.n_head_kv * D, kvh = h / (a.n_head / a.n_head_kv), row = t * a.n_head + h;
+    const SplitScratch at = split_scratch(a, plan, n);
+    const int lane = threadIdx.x % warpSize, warp = threadIdx.x / warpSize, warps = blockDim.x / warpSize;
+    int64_t lo, p, first, last;
+    visible_range(a, pos0, t, &lo, &p);
+    chunk_keys(plan, lo, p, chunk, &first, &last);
+    float qv[kMaxChunks];
+    load_query(q + t * a.n_head * D + h * D, D, qv);
+    float* scores = scratch + at.scores + row * a.capacity;
+    float m = -INFINITY, l = 0.0f;
+    for (int64_t j = first + warp; j <= last; j += warps) {
+        const int64_t slot = j % a.capacity;
+        const float sc = key_score(qv, kcache + slot * KV + kvh * D, D);
+        if (lane == 0) scores[slot] = sc;
+        const float m_new = fmaxf(m, sc);
+        l = l * expf(m - m_new) + expf(sc - m_new);
+        m = m_new;
+    }
+    if (lane == 0) warp_stats[2 * warp] = m, warp_stats[2 * warp + 1] = l;
+    __syncthreads();
+    if (threadIdx.x != 0) return;
+    float M = -INFINITY, L = 0.0f;
+    for (int w = 0; w < warps; ++w) M = fmaxf(M, warp_stats[2 * w]);
+    for (int w = 0; w < warps; ++w) merge_chunk_stats(warp_stats[2 * w], warp_stats[2 * w + 1], M, &L);
+    float* stats = scratch + at.stats + (row * plan.chunks + chunk) * 2;
+    stats[0] = M;
+    stats[1] = L;
+}
+
+// Pass 2, grid (n_head, chunks, n): the row's (max, sum) from every chunk's, then the
+// chunk's probabilities times V into its partial row.
+__global__ void __launch_bounds__(kSplitThreads) split_values_kernel(AttentionShape a, SplitPlan plan,
+                                                                    const uint16_t* vcache, const int32_t* pos0,
+                                                                    float* scratch, int64_t n) {
+    extern __shared__ float warp_acc[];  // per warp: head_dim accumulators
+    const int64_t D = a.head_dim, h = blockIdx.x, chunk = blockIdx.y, t = blockIdx.z;
+    const int64_t KV = a.n_head_kv * D, kvh = h / (a.n_head / a.n_head_kv), row = t * a.n_head + h;
+    const SplitScratch at = split_scratch(a, plan, n);
+    const int lane = threadIdx.x % warpSize, warp = threadIdx.x / warpSize, warps = blockDim.x / warpSize;
+    int64_t lo, p, first, last;
+    visible_range(a, pos0, t, &lo, &p);
+    chunk_keys(plan, lo, p, chunk, &first, &last);
+    float* partial = scratch + at.partial + (row * plan.chunks + chunk) * D;
+    if (first > last) {  // the whole block: first and last are the block's
+        for (int64_t i = threadIdx.x; i < D; i += blockDim.x) partial[i] = 0.0f;
+        return;
+    }
+    // Every warp of every block of the row merges the pairs in the same order: the same bits.
+    const float* stats = scratch + at.stats + row * plan.chunks * 2;
+    float M = -INFINITY;
+    for (int64_t c = lane; c < plan.chunks; c += warpSize) M = fmaxf(M, stats[2 * c]);
+    M = warp_max(M);
+    float L = 0.0f;
+    for (int64_t c = lane; c < plan.chunks; c += warpSize) merge_chunk_stats(stats[2 * c], stats[2 * c + 1], M, &L);
+    const float inv = 1.0f / warp_sum(L);
+
+    const float* scores = scratch + at.scores + row * a.capacity;
+    const uint16_t* vbase = vcache + kvh * D;
+    float acc[kMaxChunks];
+#pragma unroll
+    for (int c = 0; c < kMaxChunks; ++c) acc[c] = 0.0f;
+    for (int64_t j = first + warp; j <= last; j += warps) {
+        const int64_t slot = j % a.capacity;
+        const float pj = f16_to_f32(f32_to_f16(expf(scores[slot] - M) * inv));
+        if (pj == 0.0f) continue;  // uniform across the warp
+#pragma unroll
+        for (int c = 0; c < kMaxChunks; ++c) {
+            const int64_t i = lane + static_cast<int64_t>(c) * warpSize;
+            if (i < D) acc[c] += pj * f16_to_f32(vbase[slot * KV + i]);
+        }
+    }
+    float* mine = warp_acc + warp * D;
+#pragma unroll
+    for (int c = 0; c < kMaxChunks; ++c) {
+        const int64_t i = lane + static_cast<int64_t>(c) * warpSize;
+        if (i < D) mine[i] = acc[c];
+    }
+    __syncthreads();
+    for (int64_t i = threadIdx.x; i < D; i += blockDim.x) {
+        float sum = 0.0f;
+        for (int w = 0; w < warps; ++w) sum += warp_acc[w * D + i];
+        partial[i] = sum;
+    }
+}
+
+// Pass 3, grid (n_head, n): the partial rows summed in chunk order.
+__global__ void split_reduce_kernel(AttentionShape a, SplitPlan plan, const float* scratch, float* out, int64_t n) {
+    const int64_t D = a.head_dim, h = blockIdx.x, t = blockIdx.y, row = t * a.n_head + h;
+    const float* partial = scratch + split_scratch(a, plan, n).partial + row * plan.chunks * D;
+    for (int64_t i = threadIdx.x; i < D; i += blockDim.x) {
+        float sum = 0.0f;
+        for (int64_t c = 0; c < plan.chunks; ++c) sum += partial[c * D + i];
+        out[t * a.n_head * D + h * D + i] = sum;
+    }
+}
 
 }  // namespace
 
@@ -320,8 +438,21 @@ void qk_norm_rope_store(Stream& s, const AttentionShape& a, float* d_q, const fl
 }
 
 void attention(Stream& s, const AttentionShape& a, const float* d_q, const uint16_t* d_kcache,
-               const uint16_t* d_vcache, float* d_out, int64_t n, const int32_t* d_pos0) {
+               const uint16_t* d_vcache, float* d_out, int64_t n, const int32_t* d_pos0, float* d_scratch) {
     if (n <= 0 || !check_attention_shape(s, a)) return;
+    if (d_scratch && n <= kSplitMaxQueries) {
+        const SplitPlan plan = split_plan(a);
+        const dim3 grid(static_cast<unsigned>(a.n_head), static_cast<unsigned>(plan.chunks), static_cast<unsigned>(n));
+        split_scores_kernel<<<grid, kSplitThreads, 0, native(s)>>>(a, plan, d_q, d_kcache, d_pos0, d_scratch, n);
+        check_launch(s, "split_scores");
+        const size_t shared = static_cast<size_t>(kSplitThreads / s.warp_size()) * static_cast<size_t>(a.head_dim) * sizeof(float);
+        split_values_kernel<<<grid, kSplitThreads, shared, native(s)>>>(a, plan, d_vcache, d_pos0, d_scratch, n);
+        check_launch(s, "split_values");
+        const dim3 rows(static_cast<unsigned>(a.n_head), static_cast<unsigned>(n));
+        split_reduce_kernel<<<rows, kSplitThreads, 0, native(s)>>>(a, plan, d_scratch, d_out, n);
+        check_launch(s, "split_reduce");
+        return;
+    }
     // Few queries (decode): more warps per head, since there are only n_head blocks.
     const int threads = n <= 4 ? kAttnThreadsDecode : kAttnThreads;
     const int warps = threads / s.warp_size();

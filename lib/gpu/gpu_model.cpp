@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "kernels/gpu/split_attention.h"
 #include "lib/model/gemma3_model.h"
 #include "lib/runtime/kv_cache.h"
 #include "lib/runtime/sampler.h"
@@ -81,6 +82,7 @@ struct GpuContext::State {
     int64_t n_ctx = 0, n_batch = 0;
     // Activations, (n_batch, width) row-major.
     gpu::DeviceBuffer x, h, q, k, v, attn, proj, gate, up, logits, pos, best;
+    gpu::DeviceBuffer attn_scratch;  // decode's split attention (split_attention.h)
     gpu::DeviceBuffer act_q, act_scale, act_sum, act_f, act_tensor;
     gpu::PinnedBuffer host_x, host_pos, host_logits, host_best;
     struct LayerCache {
@@ -136,6 +138,10 @@ Status GpuContext::create(const Gemma3Model& model, int64_t n_ctx, int64_t n_bat
         }
         ctx->cache_bytes_ += 2 * bytes;
     }
+    size_t scratch = 0;
+    for (const State::LayerCache& L : s.cache)
+        scratch = std::max(scratch, gpu::attention_scratch_bytes(L.shape, std::min(n_batch, gpu::kSplitMaxQueries)));
+    ok = ok && s.attn_scratch.allocate(scratch, &err);
     if (!ok) return {StatusCode::out_of_memory, "GPU: " + err};
     if (!s.stream.sync(&err)) return gpu_error(err);
     *out = std::move(ctx);
@@ -248,7 +254,7 @@ void GpuContext::enqueue_layers(int64_t n) {
                                 global ? c.rope_base_global : c.rope_base_local,
                                 global ? c.rope_freq_scale_global : 1.0f, c.attn_scale, C.k.as<uint16_t>(),
                                 C.v.as<uint16_t>(), n, pos);
-        gpu::attention(st, C.shape, q, C.k.as<uint16_t>(), C.v.as<uint16_t>(), attn, n, pos);
+        gpu::attention(st, C.shape, q, C.k.as<uint16_t>(), C.v.as<uint16_t>(), attn, n, pos, s.attn_scratch.as<float>());
         set_input(attn, n, c.q_dim());
         project(L.wo, proj);
         residual_then_norm(proj, L.post_attn_norm, L.ffn_norm, n, L.gate);

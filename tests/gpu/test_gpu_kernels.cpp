@@ -16,6 +16,7 @@
 
 #include "kernels/cpu/attention.h"
 #include "kernels/gpu/gpu_backend.h"
+#include "kernels/gpu/split_attention.h"
 #include "kernels/common/group_decode.h"
 #include "kernels/ref/dequantize.h"
 #include "lib/runtime/reference_ops.h"
@@ -415,14 +416,55 @@ TEST_CASE("GPU argmax picks the host sampler's greedy token, ties and signed zer
     CHECK(got[4] == n - 1);
 }
 
+// The CPU path's attention of query rows q (n, n_head*head_dim) over host copies of
+// the cache: the oracle for both attention paths. Counts NaN (unwritten) and wrong outputs.
+void check_attention_output(const gpu::AttentionShape& a, const std::vector<float>& q, const std::vector<uint16_t>& host_k,
+                            const std::vector<uint16_t>& host_v, int64_t pos0, int64_t n, const std::vector<float>& out) {
+    const int64_t D = a.head_dim, Q = a.n_head * D, KV = a.n_head_kv * D;
+    int bad_out = 0, unwritten = 0;
+    for (int64_t t = 0; t < n; ++t) {
+        const int64_t p = pos0 + t;
+        const int64_t lo = a.window ? std::max<int64_t>(0, p - a.window + 1) : 0;
+        for (int64_t h = 0; h < a.n_head; ++h) {
+            const int64_t kvh = h / (a.n_head / a.n_head_kv);
+            const cpu::KvRows rows{host_k.data() + kvh * D, host_v.data() + kvh * D, a.capacity, KV};
+            std::vector<float> want(static_cast<size_t>(D));
+            cpu::attend_head(q.data() + t * Q + h * D, D, rows, lo, p, want.data(), cpu::Isa::scalar);
+            for (int64_t i = 0; i < D; ++i) {
+                const float got = out[static_cast<size_t>(t * Q + h * D + i)];
+                if (std::isnan(got)) ++unwritten;
+                else bad_out += !(std::fabs(got - want[static_cast<size_t>(i)]) <= 2e-3f);
+            }
+        }
+    }
+    CHECK(unwritten == 0);
+    CHECK(bad_out == 0);
+}
+
+// Scratch for the split path, poisoned so that a part it reads before writing shows.
+gpu::DeviceBuffer poisoned_scratch(const gpu::AttentionShape& a, int64_t n) {
+    return to_device(std::vector<float>(gpu::attention_scratch_bytes(a, n) / sizeof(float),
+                                        std::numeric_limits<float>::quiet_NaN()));
+}
+
 TEST_CASE("GPU QK-norm, RoPE, cache store and attention match the CPU path", "[gpu][attention]") {
-    std::mt19937 rng(9);
-    for (int64_t window : {int64_t{0}, int64_t{5}}) {
-        CAPTURE(window);
+    // (window, largest step): one chunk of keys; a window of several chunks whose ring
+    // wraps, its first visible key inside a chunk.
+    struct Case {
+        int64_t window, n_batch;
+        std::vector<int64_t> steps;
+    };
+    const Case cases[] = {{0, 8, {8, 3, 1, 7, 1}}, {5, 8, {8, 3, 1, 7, 1}},
+                          {300, 64, {64, 64, 64, 64, 64, 1, 3, 64, 1, 4, 2}}};
+    for (const bool split : {false, true}) for (const Case& cs : cases) {
+        std::mt19937 rng(9);
+        const int64_t window = cs.window, n_batch = cs.n_batch;
+        CAPTURE(split, window);
         gpu::AttentionShape a;
         a.n_head = 4, a.n_head_kv = 1, a.head_dim = 256, a.n_rot = 256, a.window = window;
-        const int64_t D = a.head_dim, Q = a.n_head * D, KV = a.n_head_kv * D, n_batch = 8;
+        const int64_t D = a.head_dim, Q = a.n_head * D, KV = a.n_head_kv * D;
         a.capacity = window ? window + n_batch : 64;
+        gpu::DeviceBuffer scratch = poisoned_scratch(a, gpu::kSplitMaxQueries);
         const float eps = 1e-6f, base = 10000.0f, attn_scale = 0.0625f;
         const auto qn = normal_floats(static_cast<size_t>(D), rng), kn = normal_floats(static_cast<size_t>(D), rng);
         gpu::DeviceBuffer dqn = to_device(qn), dkn = to_device(kn);
@@ -433,7 +475,7 @@ TEST_CASE("GPU QK-norm, RoPE, cache store and attention match the CPU path", "[g
         gpu::DeviceBuffer dpos = to_device(std::vector<int32_t>{0});
 
         int64_t pos0 = 0;
-        for (int64_t n : {8, 3, 1, 7, 1}) {  // prompts and decode steps; the local ring wraps
+        for (const int64_t n : cs.steps) {  // prompts and decode steps; the local ring wraps
             CAPTURE(pos0, n);
             auto q = normal_floats(static_cast<size_t>(n * Q), rng, 2.0f);
             const auto k = normal_floats(static_cast<size_t>(n * KV), rng, 2.0f);
@@ -446,7 +488,7 @@ TEST_CASE("GPU QK-norm, RoPE, cache store and attention match the CPU path", "[g
                                     dkn.as<float>(), eps, base, 1.0f, attn_scale, kc.as<uint16_t>(), vc.as<uint16_t>(), n,
                                     dpos.as<int32_t>());
             gpu::attention(*g_stream, a, dq.as<float>(), kc.as<uint16_t>(), vc.as<uint16_t>(), dout.as<float>(), n,
-                           dpos.as<int32_t>());
+                           dpos.as<int32_t>(), split ? scratch.as<float>() : nullptr);
             const auto out = to_host<float>(dout, static_cast<size_t>(n * Q));
             const auto qdev = to_host<float>(dq, static_cast<size_t>(n * Q));
 
@@ -477,25 +519,40 @@ TEST_CASE("GPU QK-norm, RoPE, cache store and attention match the CPU path", "[g
                 bad_k += !(std::fabs(f16_to_f32(kdev[i]) - f16_to_f32(host_k[i])) <= 2e-3f * (std::fabs(f16_to_f32(host_k[i])) + 0.1f));
             CHECK(bad_k == 0);
 
-            int bad_out = 0, unwritten = 0;
-            for (int64_t t = 0; t < n; ++t) {
-                const int64_t p = pos0 + t;
-                const int64_t lo = window ? std::max<int64_t>(0, p - window + 1) : 0;
-                for (int64_t h = 0; h < a.n_head; ++h) {
-                    const int64_t kvh = h / (a.n_head / a.n_head_kv);
-                    const cpu::KvRows rows{host_k.data() + kvh * D, host_v.data() + kvh * D, a.capacity, KV};
-                    std::vector<float> want(static_cast<size_t>(D));
-                    cpu::attend_head(q.data() + t * Q + h * D, D, rows, lo, p, want.data(), cpu::Isa::scalar);
-                    for (int64_t i = 0; i < D; ++i) {
-                        const float got = out[static_cast<size_t>(t * Q + h * D + i)];
-                        if (std::isnan(got)) ++unwritten;
-                        else bad_out += !(std::fabs(got - want[static_cast<size_t>(i)]) <= 2e-3f);
-                    }
-                }
-            }
-            CHECK(unwritten == 0);
-            CHECK(bad_out == 0);
+            check_attention_output(a, q, host_k, host_v, pos0, n, out);
             pos0 += n;
+        }
+    }
+}
+
+TEST_CASE("GPU split attention over a long cache matches the CPU path", "[gpu][attention]") {
+    // Past kSplitMinKeys * kSplitMaxChunks keys the chunks grow; a window's first key
+    // falls inside a chunk; the last query sees every key of the cache.
+    for (const int64_t window : {int64_t{0}, int64_t{1000}}) {
+        std::mt19937 rng(17);
+        gpu::AttentionShape a;
+        a.n_head = 4, a.n_head_kv = 1, a.head_dim = 256, a.n_rot = 256, a.window = window;
+        a.capacity = 33000;
+        const int64_t D = a.head_dim, Q = a.n_head * D, KV = a.n_head_kv * D, n = 3;
+        const gpu::SplitPlan plan = gpu::split_plan(a);
+        CAPTURE(window, plan.chunk, plan.chunks);
+        CHECK(plan.chunks <= gpu::kSplitMaxChunks);
+        CHECK(plan.chunks * plan.chunk >= gpu::visible_keys(a));
+        const size_t cache_elems = static_cast<size_t>(a.capacity * KV);
+        std::vector<uint16_t> host_k(cache_elems), host_v(cache_elems);
+        for (auto& x : host_k) x = f32_to_f16(std::normal_distribution<float>(0.0f, 0.4f)(rng));
+        for (auto& x : host_v) x = f32_to_f16(std::normal_distribution<float>(0.0f, 1.0f)(rng));
+        gpu::DeviceBuffer kc = to_device(host_k), vc = to_device(host_v);
+        const int64_t pos0 = a.capacity - n;  // window 0: the last query sees all capacity keys
+        gpu::DeviceBuffer dpos = to_device(std::vector<int32_t>{static_cast<int32_t>(pos0)});
+        const auto q = normal_floats(static_cast<size_t>(n * Q), rng, 0.5f);
+        gpu::DeviceBuffer dq = to_device(q), scratch = poisoned_scratch(a, n);
+        for (const bool split : {false, true}) {
+            CAPTURE(split);
+            gpu::DeviceBuffer dout = to_device(std::vector<float>(static_cast<size_t>(n * Q), std::numeric_limits<float>::quiet_NaN()));
+            gpu::attention(*g_stream, a, dq.as<float>(), kc.as<uint16_t>(), vc.as<uint16_t>(), dout.as<float>(), n,
+                           dpos.as<int32_t>(), split ? scratch.as<float>() : nullptr);
+            check_attention_output(a, q, host_k, host_v, pos0, n, to_host<float>(dout, static_cast<size_t>(n * Q)));
         }
     }
 }
