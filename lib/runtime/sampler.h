@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "lib/model/vocab.h"
@@ -32,6 +33,28 @@ struct SamplerParams {
 // The index of the largest logit, the first of equal ones: the greedy pick.
 TokenId greedy_token(std::span<const float> logits);
 
+// The candidates of one draw in the sampler's order (larger logit first, then smaller
+// index), sorted only as far as they are read: a top-k in one pass; without top-k,
+// bands of logits below the largest, the next one sorted when a reader needs it
+// (sorting a 262144-token vocabulary for every token costs more than the model step).
+class RankedCandidates {
+public:
+    // The best k of logits (all of them when k >= logits.size()); logits must outlive the use.
+    void reset(std::span<const float> logits, size_t k);
+    size_t size() const { return size_; }
+    const std::pair<float, TokenId>& at(size_t i);  // i < size()
+    // sum of exp((logit - max) / t) over the first `count` candidates, in index order.
+    double mass(size_t count, double max, double t);
+
+private:
+    void extend();
+    std::span<const float> logits_;
+    size_t size_ = 0;
+    std::vector<std::pair<float, TokenId>> ranked_, by_index_;
+    float max_ = 0, min_ = 0, bound_ = 0, width_ = 0;  // bands: the next is [bound - width, bound)
+    bool done_ = true;
+};
+
 class Sampler {
 public:
     explicit Sampler(const SamplerParams& p);
@@ -40,12 +63,16 @@ public:
     const SamplerParams& params() const { return p_; }
     // history: the tokens so far (prompt and generated), for the penalties.
     TokenId sample(std::span<const float> logits, std::span<const TokenId> history);
+    // The same pick with the draw's uniform number u in [0, 1) given rather than taken
+    // from the seeded stream (which sample() advances once per call at temperature > 0).
+    TokenId sample_at(std::span<const float> logits, std::span<const TokenId> history, double u);
 
 private:
     double next_uniform();  // [0, 1)
     SamplerParams p_;
     uint64_t state_;
-    std::vector<std::pair<float, TokenId>> cand_;
+    RankedCandidates ranked_;
+    std::vector<float> penalized_;
 };
 
 }  // namespace gmg

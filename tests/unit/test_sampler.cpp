@@ -1,7 +1,10 @@
 // Samplers against their definitions: argmax for greedy, the support that
 // top-k / top-p / min-p allow, softmax frequencies for temperature sampling.
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
+#include <random>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -90,4 +93,146 @@ TEST_CASE("repetition, presence and frequency penalties", "[sampler]") {
     Sampler s2(q);
     const std::vector<gmg::TokenId> twice = {1, 1};
     CHECK(s2.sample(kLogits, twice) == 4);
+}
+
+namespace {
+
+// The sampler's definition written plainly, as a reference for the fast one: every
+// candidate sorted, the top-k prefix kept, the cut-offs walked in order, and each
+// probability mass summed in index order.
+gmg::TokenId reference_pick(const SamplerParams& p, std::vector<float> logits, const std::vector<gmg::TokenId>& history,
+                            double u) {
+    const auto n = static_cast<gmg::TokenId>(logits.size());
+    if (p.penalizes()) {
+        const size_t window = p.repeat_last_n < 0 ? history.size()
+                                                  : std::min(history.size(), static_cast<size_t>(p.repeat_last_n));
+        std::map<gmg::TokenId, int> counts;
+        for (size_t i = history.size() - window; i < history.size(); ++i) ++counts[history[i]];
+        for (const auto& [tok, count] : counts) {
+            float& l = logits[static_cast<size_t>(tok)];
+            l = l > 0 ? l / p.repeat_penalty : l * p.repeat_penalty;
+            l -= static_cast<float>(count) * p.frequency_penalty + p.presence_penalty;
+        }
+    }
+    std::vector<std::pair<float, gmg::TokenId>> cand;
+    for (gmg::TokenId i = 0; i < n; ++i) cand.push_back({logits[static_cast<size_t>(i)], i});
+    std::sort(cand.begin(), cand.end(),
+              [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); });
+    if (p.temperature <= 0.0f) return cand[0].second;
+    size_t keep = p.top_k > 0 ? std::min(cand.size(), static_cast<size_t>(p.top_k)) : cand.size();
+    const double max = cand[0].first;
+    auto mass = [&](size_t count, double t) {
+        std::vector<std::pair<float, gmg::TokenId>> first(cand.begin(), cand.begin() + static_cast<long>(count));
+        std::sort(first.begin(), first.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
+        double sum = 0.0;
+        for (const auto& c : first) sum += std::exp((static_cast<double>(c.first) - max) / t);
+        return sum;
+    };
+    auto prob = [&](size_t i) { return std::exp(static_cast<double>(cand[i].first) - max); };
+    if (p.top_p < 1.0f) {
+        const double sum = mass(keep, 1.0);
+        double cum = 0.0;
+        size_t i = 0;
+        while (i < keep && (cum += prob(i) / sum) < p.top_p) ++i;
+        keep = std::min(keep, i + 1);
+    }
+    if (p.min_p > 0.0f) {
+        size_t i = 1;
+        while (i < keep && prob(i) >= p.min_p * prob(0)) ++i;
+        keep = i;
+    }
+    const double t = p.temperature;
+    double r = u * mass(keep, t);
+    for (size_t i = 0; i < keep; ++i)
+        if ((r -= std::exp((static_cast<double>(cand[i].first) - max) / t)) < 0) return cand[i].second;
+    return cand[keep - 1].second;
+}
+
+}  // namespace
+
+TEST_CASE("the sampler picks what its plain definition picks", "[sampler]") {
+    std::mt19937 rng(5);
+    std::uniform_real_distribution<double> uniform(0.0, 1.0);
+    // Vocabularies: flat and peaked normal logits, heavy ties (signed zeros too),
+    // logits spread so wide that the sorted bands double many times, integers on the
+    // bands' bounds, gaps that leave bands empty, -inf entries.
+    auto make = [&](size_t n, int kind) {
+        std::normal_distribution<float> normal(0.0f, 3.0f);
+        std::vector<float> l(n);
+        for (size_t i = 0; i < n; ++i) {
+            const float z = normal(rng);
+            switch (kind) {
+                case 0: l[i] = z; break;
+                case 1: l[i] = z + (i % 997 == 3 ? 25.0f : 0.0f); break;
+                case 2: l[i] = static_cast<float>(static_cast<int>(rng() % 4)) * 0.5f * (rng() % 2 ? 1.0f : -1.0f); break;
+                case 3: l[i] = z * 5000.0f; break;
+                case 4: l[i] = -static_cast<float>(rng() % 40); break;  // on the bands' bounds (max - 4, - 12, ...)
+                case 5: l[i] = -static_cast<float>(i % 3 ? 20 + rng() % 20 : rng() % 3); break;  // empty bands between
+                default: l[i] = i % 5 == 0 ? -std::numeric_limits<float>::infinity() : z; break;
+            }
+        }
+        return l;
+    };
+    std::vector<SamplerParams> params;
+    for (float temp : {0.0f, 0.7f, 1.5f})
+        for (int32_t k : {0, 1, 40, 1000})
+            for (float top_p : {1.0f, 0.95f, 0.5f})
+                for (float min_p : {0.0f, 0.05f}) {
+                    SamplerParams p;
+                    p.temperature = temp, p.top_k = k, p.top_p = top_p, p.min_p = min_p;
+                    params.push_back(p);
+                }
+    SamplerParams penal;
+    penal.repeat_penalty = 1.3f, penal.frequency_penalty = 0.1f, penal.presence_penalty = 0.2f;
+    params.push_back(penal);
+    std::vector<gmg::TokenId> history;
+    for (int i = 0; i < 40; ++i) history.push_back(static_cast<gmg::TokenId>(rng() % 7));  // tokens < every vocabulary here
+    int checked = 0;
+    for (size_t n : {size_t{7}, size_t{2000}, size_t{262144}}) {
+        for (int kind = 0; kind < 7; ++kind) {
+            const auto logits = make(n, kind);
+            for (size_t pi = 0; pi < params.size(); ++pi) {
+                if (n == 262144 && pi % 9 != 0 && pi + 1 != params.size()) continue;  // the reference sorts everything
+                const SamplerParams& p = params[pi];
+                Sampler s(p);
+                for (int draw = 0; draw < 3; ++draw) {
+                    const double u = uniform(rng);
+                    INFO("n " << n << " kind " << kind << " params " << pi << " u " << u);
+                    CHECK(s.sample_at(logits, history, u) == reference_pick(p, logits, history, u));
+                    ++checked;
+                }
+            }
+        }
+    }
+    CHECK(checked > 1000);
+}
+
+TEST_CASE("ranked candidates come in the fully sorted order, band by band", "[sampler]") {
+    std::mt19937 rng(11);
+    std::normal_distribution<float> normal(0.0f, 3.0f);
+    const size_t n = 3000;
+    for (int kind = 0; kind < 4; ++kind) {
+        std::vector<float> l(n);
+        for (size_t i = 0; i < n; ++i) {
+            switch (kind) {
+                case 0: l[i] = normal(rng); break;
+                case 1: l[i] = -static_cast<float>(rng() % 40); break;  // on the bands' bounds
+                case 2: l[i] = -static_cast<float>(i % 3 ? 20 + rng() % 20 : rng() % 3); break;  // empty bands
+                default: l[i] = i % 5 == 0 ? -std::numeric_limits<float>::infinity() : normal(rng) * 5000.0f; break;
+            }
+        }
+        std::vector<std::pair<float, gmg::TokenId>> want;
+        for (size_t i = 0; i < n; ++i) want.push_back({l[i], static_cast<gmg::TokenId>(i)});
+        std::sort(want.begin(), want.end(),
+                  [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); });
+        for (const size_t k : {size_t{0}, size_t{1}, size_t{37}, n - 1, n}) {  // 0: no top-k (size() is the vocabulary)
+            gmg::RankedCandidates r;
+            r.reset(l, k ? k : n + 1);
+            INFO("kind " << kind << " k " << k);
+            REQUIRE(r.size() == (k ? k : n));
+            int wrong = 0;
+            for (size_t i = 0; i < r.size(); ++i) wrong += r.at(i) != want[i];
+            CHECK(wrong == 0);
+        }
+    }
 }
