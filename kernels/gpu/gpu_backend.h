@@ -190,15 +190,13 @@ void matmul_tensor(Stream& s, const DeviceWeight& w, const void* d_x, int64_t n,
 
 // Fused row steps for decode, where launches cost more than the work: h = rms_norm(x) * w
 // and h quantized by `rule` into act, in one launch ...
-// The row a fused norm keeps in shared memory (with Q8_0-style rules, one scale
-// per 32 floats beside it) must fit in 40 KiB (< the 48 KiB every GPU gives a block).
+// The row a fused norm keeps in shared memory must fit in 40 KiB (< the 48 KiB
+// every GPU gives a block).
 inline constexpr int64_t kMaxFusedRowBytes = 40 * 1024;
-inline size_t fused_row_bytes(int64_t width, ActRule rule) {
-    return static_cast<size_t>(act_block(rule) == 32 ? width + width / 32 : width) * sizeof(float);
-}
+inline size_t fused_row_bytes(int64_t width) { return static_cast<size_t>(width) * sizeof(float); }
 // The row fits in shared memory and is whole blocks.
 inline bool fused_norm_fits(int64_t width, ActRule rule) {
-    return width % act_block(rule) == 0 && fused_row_bytes(width, rule) <= static_cast<size_t>(kMaxFusedRowBytes);
+    return width % act_block(rule) == 0 && fused_row_bytes(width) <= static_cast<size_t>(kMaxFusedRowBytes);
 }
 void rms_norm_quantize(Stream& s, const float* d_x, const float* d_w, float* d_h, int64_t n, int64_t width, float eps,
                        ActRule rule, const ActRows& act);

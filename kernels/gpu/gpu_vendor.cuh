@@ -95,8 +95,11 @@ using gpuEvent_t = cudaEvent_t;
 #endif
 
 // Shuffles: CUDA wants a lane mask, HIP has none; every caller uses full warps.
+// GMG_SHFL_XOR_W exchanges within segments of w lanes (w <= 32 divides every warp).
 #if defined(__HIPCC__) || defined(GMG_USE_HIP)
 #define GMG_SHFL_XOR(v, m) __shfl_xor((v), (m))
+#define GMG_SHFL_XOR_W(v, m, w) __shfl_xor((v), (m), (w))
 #else
 #define GMG_SHFL_XOR(v, m) __shfl_xor_sync(0xffffffffu, (v), (m))
+#define GMG_SHFL_XOR_W(v, m, w) __shfl_xor_sync(0xffffffffu, (v), (m), (w))
 #endif

@@ -431,7 +431,7 @@ static void split_attention(const AttentionShape& a, const float* d_q, const uin
                 int64_t first, last;
                 chunk_keys(plan, lo, p, c, &first, &last);
                 for (int64_t j = first; j <= last; ++j) {
-                    const float pj = f16_to_f32(f32_to_f16(std::exp(scores[j % a.capacity] - M) / L));
+                    const float pj = f16_to_f32(f32_to_f16(std::exp(scores[j % a.capacity] - M) * (1.0f / L)));
                     if (pj == 0.0f) continue;
                     const uint16_t* vj = d_vcache + (j % a.capacity) * KV + kvh * D;
                     for (int64_t i = 0; i < D; ++i) partial[i] += pj * f16_to_f32(vj[i]);
@@ -474,7 +474,7 @@ void attention(Stream& s, const AttentionShape& a, const float* d_q, const uint1
                 }
                 std::fill(acc.begin(), acc.end(), 0.0f);
                 for (int64_t j = lo; j <= p; ++j) {
-                    const float pj = f16_to_f32(f32_to_f16(std::exp(score(j) - m) / l));
+                    const float pj = f16_to_f32(f32_to_f16(std::exp(score(j) - m) * (1.0f / l)));
                     if (pj == 0.0f) continue;
                     const uint16_t* vj = d_vcache + (j % a.capacity) * KV + kvh * D;
                     for (int64_t i = 0; i < D; ++i) acc[i] += pj * f16_to_f32(vj[i]);

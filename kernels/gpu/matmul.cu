@@ -25,12 +25,14 @@ __global__ void quantize_kernel(ActRule rule, const float* x, int64_t n, int64_t
         if (i < n * k) f[i] = round_float_act(rule, x[i]);
         return;
     }
+    // Integer rules: 32 lanes per block (the block size is a multiple of 32, so whole
+    // groups leave together).
     const int blk = act_block(rule);
-    const int64_t per_row = k / blk;
-    if (i >= n * per_row) return;
-    const int64_t row = i / per_row, b = i % per_row;
-    quantize_block(rule, x + row * k + b * blk, q + row * k + b * blk, scale + row * (k / 32) + b * (blk / 32),
-                   sum ? sum + row * (k / 32) + b * (blk / 32) : nullptr);
+    const int64_t per_row = k / blk, item = i / kQuantLanes;
+    if (item >= n * per_row) return;
+    const int64_t row = item / per_row, b = item % per_row;
+    group_quantize_block(rule, x + row * k + b * blk, q + row * k + b * blk, scale + row * (k / 32) + b * (blk / 32),
+                         sum ? sum + row * (k / 32) + b * (blk / 32) : nullptr, static_cast<int>(i % kQuantLanes));
 }
 
 __device__ inline void load_act(const int8_t* p, int32_t* act) {
@@ -180,11 +182,11 @@ void launch_geglu(Stream& s, const DeviceWeight& gate, const DeviceWeight& up, c
 
 void quantize_rows(Stream& s, ActRule rule, const float* d_x, int64_t n, int64_t k, const ActRows& out) {
     if (k % act_block(rule) != 0) return s.fail("quantize_rows: row length is not a whole number of blocks");
-    const int64_t items = is_float_rule(rule) ? n * k : n * (k / act_block(rule));
-    if (items == 0) return;
+    const int64_t threads = is_float_rule(rule) ? n * k : n * (k / act_block(rule)) * kQuantLanes;
+    if (threads == 0) return;
     if (rule == ActRule::q8_1 && !out.d_sum) return s.fail("quantize_rows: Q8_1 needs its sums (ActRows::d_sum)");
-    quantize_kernel<<<blocks_for(items, 256), 256, 0, native(s)>>>(rule, d_x, n, k, out.d_q, out.d_scale, out.d_f,
-                                                                   out.d_sum);
+    quantize_kernel<<<blocks_for(threads, 256), 256, 0, native(s)>>>(rule, d_x, n, k, out.d_q, out.d_scale, out.d_f,
+                                                                     out.d_sum);
     check_launch(s, "quantize_rows");
 }
 

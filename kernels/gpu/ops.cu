@@ -16,7 +16,8 @@ constexpr int kNormThreads = 256;
 constexpr int kAttnThreads = 128;
 constexpr int kAttnThreadsDecode = 512;
 constexpr int kSplitThreads = 256;
-constexpr int kMaxChunks = kMaxHeadDim / 32;  // head elements per lane at the narrowest warp
+constexpr int kMinWarp = 32;                       // the narrowest warp any GPU has
+constexpr int kMaxChunks = kMaxHeadDim / kMinWarp;  // head elements per lane at the narrowest warp
 
 // The squares summed in double, as the CPU path and llama.cpp's CPU backend sum them:
 // a float sum differs in its last bits, enough to flip later int8 roundings.
@@ -51,17 +52,13 @@ __global__ void geglu_kernel(float* gate, const float* up, int64_t count) {
 // Where element i of a fused norm's row sits in shared memory: 32-element blocks
 // one float apart, so that the threads quantizing neighbouring blocks (one each)
 // read different banks.
-__device__ inline bool padded_row(ActRule rule) { return act_block(rule) == 32; }
-__device__ inline int64_t row_slot(int64_t i, bool pad) { return pad ? i + i / 32 : i; }
-
 // The normalized row r = norm(src) * w: written to h and to shared memory, then
-// quantized from there by the block (one thread per activation block).
+// quantized from there, 32 lanes per activation block (group_quantize_block).
 __device__ inline void norm_quantize_row(const float* src, const float* w, float scale, int64_t width, float* row,
                                          float* h, ActRule rule, int8_t* q, float* qscale, float* f, float* qsum) {
-    const bool pad = padded_row(rule);
     for (int64_t i = threadIdx.x; i < width; i += blockDim.x) {
         const float v = (src[i] * scale) * w[i];
-        row[row_slot(i, pad)] = v;
+        row[i] = v;
         h[i] = v;
     }
     __syncthreads();
@@ -69,10 +66,10 @@ __device__ inline void norm_quantize_row(const float* src, const float* w, float
         for (int64_t i = threadIdx.x; i < width; i += blockDim.x) f[i] = round_float_act(rule, row[i]);
         return;
     }
-    const int blk = act_block(rule);
-    for (int64_t b = threadIdx.x; b < width / blk; b += blockDim.x)
-        quantize_block(rule, row + row_slot(b * blk, pad), q + b * blk, qscale + b * (blk / 32),
-                       qsum ? qsum + b * (blk / 32) : nullptr);
+    const int blk = act_block(rule), lane = static_cast<int>(threadIdx.x % kQuantLanes);
+    for (int64_t b = threadIdx.x / kQuantLanes; b < width / blk; b += blockDim.x / kQuantLanes)
+        group_quantize_block(rule, row + b * blk, q + b * blk, qscale + b * (blk / 32),
+                             qsum ? qsum + b * (blk / 32) : nullptr, lane);
 }
 
 __global__ void rms_norm_quantize_kernel(const float* x, const float* w, float* h, int64_t width, float eps,
@@ -114,7 +111,7 @@ struct MaxKeyOp {
 };
 
 // One block per row: each thread the best key of its strided share, then the block's.
-__global__ void argmax_kernel(const float* x, int64_t n, int32_t* out) {
+__global__ void __launch_bounds__(kArgmaxThreads) argmax_kernel(const float* x, int64_t n, int32_t* out) {
     __shared__ unsigned long long scratch[kMaxWarpsPerBlock];
     const float* row = x + blockIdx.x * n;
     unsigned long long best = 0;
@@ -391,7 +388,8 @@ void rms_norm_quantize(Stream& s, const float* d_x, const float* d_w, float* d_h
                        ActRule rule, const ActRows& act) {
     if (n <= 0) return;
     if (!fused_norm_fits(width, rule)) return s.fail("rms_norm_quantize: row too wide or not whole blocks");
-    const size_t shared = fused_row_bytes(width, rule);
+    if (rule == ActRule::q8_1 && !act.d_sum) return s.fail("rms_norm_quantize: Q8_1 needs its sums (ActRows::d_sum)");
+    const size_t shared = fused_row_bytes(width);
     rms_norm_quantize_kernel<<<static_cast<unsigned>(n), kNormThreads, shared, native(s)>>>(
         d_x, d_w, d_h, width, eps, rule, act.d_q, act.d_scale, act.d_f, act.d_sum);
     check_launch(s, "rms_norm_quantize");
@@ -401,7 +399,8 @@ void add_rms_norm_quantize(Stream& s, float* d_x, const float* d_p, const float*
                            float* d_h, int64_t n, int64_t width, float eps, ActRule rule, const ActRows& act) {
     if (n <= 0) return;
     if (!fused_norm_fits(width, rule)) return s.fail("add_rms_norm_quantize: row too wide or not whole blocks");
-    const size_t shared = fused_row_bytes(width, rule);
+    if (rule == ActRule::q8_1 && !act.d_sum) return s.fail("add_rms_norm_quantize: Q8_1 needs its sums (ActRows::d_sum)");
+    const size_t shared = fused_row_bytes(width);
     add_rms_norm_quantize_kernel<<<static_cast<unsigned>(n), kNormThreads, shared, native(s)>>>(
         d_x, d_p, d_w_post, d_w_pre, d_h, width, eps, rule, act.d_q, act.d_scale, act.d_f, act.d_sum);
     check_launch(s, "add_rms_norm_quantize");
@@ -445,7 +444,7 @@ void attention(Stream& s, const AttentionShape& a, const float* d_q, const uint1
         const dim3 grid(static_cast<unsigned>(a.n_head), static_cast<unsigned>(plan.chunks), static_cast<unsigned>(n));
         split_scores_kernel<<<grid, kSplitThreads, 0, native(s)>>>(a, plan, d_q, d_kcache, d_pos0, d_scratch, n);
         check_launch(s, "split_scores");
-        const size_t shared = static_cast<size_t>(kSplitThreads / s.warp_size()) * static_cast<size_t>(a.head_dim) * sizeof(float);
+        const size_t shared = static_cast<size_t>(kSplitThreads / kMinWarp) * static_cast<size_t>(a.head_dim) * sizeof(float);
         split_values_kernel<<<grid, kSplitThreads, shared, native(s)>>>(a, plan, d_vcache, d_pos0, d_scratch, n);
         check_launch(s, "split_values");
         const dim3 rows(static_cast<unsigned>(a.n_head), static_cast<unsigned>(n));
@@ -455,7 +454,8 @@ void attention(Stream& s, const AttentionShape& a, const float* d_q, const uint1
     }
     // Few queries (decode): more warps per head, since there are only n_head blocks.
     const int threads = n <= 4 ? kAttnThreadsDecode : kAttnThreads;
-    const int warps = threads / s.warp_size();
+    // Sized for the narrowest warp: the kernel counts warps by the warpSize it was built for.
+    const int warps = threads / kMinWarp;
     const size_t shared = static_cast<size_t>(warps) * static_cast<size_t>(a.head_dim + 2) * sizeof(float);
     const dim3 grid(static_cast<unsigned>(a.n_head), static_cast<unsigned>(n));
     attention_kernel<<<grid, threads, shared, native(s)>>>(a, d_q, d_kcache, d_vcache, d_out, d_pos0);

@@ -125,10 +125,26 @@ TEST_CASE("GPU matmul matches the exact product for every weight type", "[gpu][m
             double worst = 0.0;
             for (int64_t c = 0; c < n; ++c) {
                 const auto a = host_activation(rule, x.data() + c * cols, cols);
+                // Q4_1/Q5_1 take their min term from Q8_1's stored sum s (f16(d * sum(q)),
+                // as llama.cpp's CPU path does), not from the activations' exact sum.
+                std::vector<float> stored_sum(static_cast<size_t>(cols / 32));
+                if (rule == gpu::ActRule::q8_1) {
+                    std::vector<int8_t> qb(32);
+                    float d = 0.0f;
+                    for (int64_t b = 0; b < cols / 32; ++b)
+                        gpu::quantize_block(rule, x.data() + c * cols + b * 32, qb.data(), &d, &stored_sum[static_cast<size_t>(b)]);
+                }
                 for (int64_t r = 0; r < rows; ++r) {
                     double exact = 0.0, mag = 0.0;
                     for (int64_t i = 0; i < cols; ++i) {
-                        const double p = static_cast<double>(w[static_cast<size_t>(r * cols + i)]) * a[static_cast<size_t>(i)];
+                        double wi = w[static_cast<size_t>(r * cols + i)];
+                        if (rule == gpu::ActRule::q8_1) {  // the block's min (the f16 after d) goes with s below
+                            const uint8_t* blk = wbytes.data() + r * row_bytes + (i / 32) * tr.block_bytes;
+                            const double m = f16_to_f32(static_cast<uint16_t>(blk[2] | blk[3] << 8));
+                            wi -= m;
+                            if (i % 32 == 0) exact += m * stored_sum[static_cast<size_t>(i / 32)];
+                        }
+                        const double p = wi * a[static_cast<size_t>(i)];
                         exact += p;
                         mag += std::fabs(p);
                     }
