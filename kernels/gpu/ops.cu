@@ -295,6 +295,7 @@ __global__ void __launch_bounds__(kSplitThreads) split_scores_kernel(AttentionSh
     if (lane == 0) warp_stats[2 * warp] = m, warp_stats[2 * warp + 1] = l;
     __syncthreads();
     if (threadIdx.x != 0) return;
+    if (chunk == 0) reinterpret_cast<unsigned*>(scratch + at.counters)[row] = 0;  // pass 2 counts from here
     float M = -INFINITY, L = 0.0f;
     for (int w = 0; w < warps; ++w) M = fmaxf(M, warp_stats[2 * w]);
     for (int w = 0; w < warps; ++w) merge_chunk_stats(warp_stats[2 * w], warp_stats[2 * w + 1], M, &L);
@@ -304,11 +305,13 @@ __global__ void __launch_bounds__(kSplitThreads) split_scores_kernel(AttentionSh
 }
 
 // Pass 2, grid (n_head, chunks, n): the row's (max, sum) from every chunk's, then the
-// chunk's probabilities times V into its partial row.
+// chunk's probabilities times V into its partial row; the row's last block to finish
+// sums the partial rows in chunk order into out.
 __global__ void __launch_bounds__(kSplitThreads) split_values_kernel(AttentionShape a, SplitPlan plan,
                                                                     const uint16_t* vcache, const int32_t* pos0,
-                                                                    float* scratch, int64_t n) {
+                                                                    float* scratch, float* out, int64_t n) {
     extern __shared__ float warp_acc[];  // per warp: head_dim accumulators
+    __shared__ bool last_block;
     const int64_t D = a.head_dim, h = blockIdx.x, chunk = blockIdx.y, t = blockIdx.z;
     const int64_t KV = a.n_head_kv * D, kvh = h / (a.n_head / a.n_head_kv), row = t * a.n_head + h;
     const SplitScratch at = split_scratch(a, plan, n);
@@ -319,53 +322,57 @@ __global__ void __launch_bounds__(kSplitThreads) split_values_kernel(AttentionSh
     float* partial = scratch + at.partial + (row * plan.chunks + chunk) * D;
     if (first > last) {  // the whole block: first and last are the block's
         for (int64_t i = threadIdx.x; i < D; i += blockDim.x) partial[i] = 0.0f;
-        return;
-    }
-    // Every warp of every block of the row merges the pairs in the same order: the same bits.
-    const float* stats = scratch + at.stats + row * plan.chunks * 2;
-    float M = -INFINITY;
-    for (int64_t c = lane; c < plan.chunks; c += warpSize) M = fmaxf(M, stats[2 * c]);
-    M = warp_max(M);
-    float L = 0.0f;
-    for (int64_t c = lane; c < plan.chunks; c += warpSize) merge_chunk_stats(stats[2 * c], stats[2 * c + 1], M, &L);
-    const float inv = 1.0f / warp_sum(L);
+    } else {
+        // Every warp of every block of the row merges the pairs in the same order: the same bits.
+        const float* stats = scratch + at.stats + row * plan.chunks * 2;
+        float M = -INFINITY;
+        for (int64_t c = lane; c < plan.chunks; c += warpSize) M = fmaxf(M, stats[2 * c]);
+        M = warp_max(M);
+        float L = 0.0f;
+        for (int64_t c = lane; c < plan.chunks; c += warpSize) merge_chunk_stats(stats[2 * c], stats[2 * c + 1], M, &L);
+        const float inv = 1.0f / warp_sum(L);
 
-    const float* scores = scratch + at.scores + row * a.capacity;
-    const uint16_t* vbase = vcache + kvh * D;
-    float acc[kMaxChunks];
+        const float* scores = scratch + at.scores + row * a.capacity;
+        const uint16_t* vbase = vcache + kvh * D;
+        float acc[kMaxChunks];
 #pragma unroll
-    for (int c = 0; c < kMaxChunks; ++c) acc[c] = 0.0f;
-    for (int64_t j = first + warp; j <= last; j += warps) {
-        const int64_t slot = j % a.capacity;
-        const float pj = f16_to_f32(f32_to_f16(expf(scores[slot] - M) * inv));
-        if (pj == 0.0f) continue;  // uniform across the warp
+        for (int c = 0; c < kMaxChunks; ++c) acc[c] = 0.0f;
+        for (int64_t j = first + warp; j <= last; j += warps) {
+            const int64_t slot = j % a.capacity;
+            const float pj = f16_to_f32(f32_to_f16(expf(scores[slot] - M) * inv));
+            if (pj == 0.0f) continue;  // uniform across the warp
+#pragma unroll
+            for (int c = 0; c < kMaxChunks; ++c) {
+                const int64_t i = lane + static_cast<int64_t>(c) * warpSize;
+                if (i < D) acc[c] += pj * f16_to_f32(vbase[slot * KV + i]);
+            }
+        }
+        float* mine = warp_acc + warp * D;
 #pragma unroll
         for (int c = 0; c < kMaxChunks; ++c) {
             const int64_t i = lane + static_cast<int64_t>(c) * warpSize;
-            if (i < D) acc[c] += pj * f16_to_f32(vbase[slot * KV + i]);
+            if (i < D) mine[i] = acc[c];
+        }
+        __syncthreads();
+        for (int64_t i = threadIdx.x; i < D; i += blockDim.x) {
+            float sum = 0.0f;
+            for (int w = 0; w < warps; ++w) sum += warp_acc[w * D + i];
+            partial[i] = sum;
         }
     }
-    float* mine = warp_acc + warp * D;
-#pragma unroll
-    for (int c = 0; c < kMaxChunks; ++c) {
-        const int64_t i = lane + static_cast<int64_t>(c) * warpSize;
-        if (i < D) mine[i] = acc[c];
-    }
+    // Each thread's partial writes reach the device before the block is counted; the
+    // block that counts last sees every chunk's.
+    __threadfence();
     __syncthreads();
+    if (threadIdx.x == 0)
+        last_block = atomicAdd(reinterpret_cast<unsigned*>(scratch + at.counters) + row, 1u) ==
+                     static_cast<unsigned>(plan.chunks - 1);
+    __syncthreads();
+    if (!last_block) return;
+    const volatile float* parts = scratch + at.partial + row * plan.chunks * D;  // past this SM's L1
     for (int64_t i = threadIdx.x; i < D; i += blockDim.x) {
         float sum = 0.0f;
-        for (int w = 0; w < warps; ++w) sum += warp_acc[w * D + i];
-        partial[i] = sum;
-    }
-}
-
-// Pass 3, grid (n_head, n): the partial rows summed in chunk order.
-__global__ void split_reduce_kernel(AttentionShape a, SplitPlan plan, const float* scratch, float* out, int64_t n) {
-    const int64_t D = a.head_dim, h = blockIdx.x, t = blockIdx.y, row = t * a.n_head + h;
-    const float* partial = scratch + split_scratch(a, plan, n).partial + row * plan.chunks * D;
-    for (int64_t i = threadIdx.x; i < D; i += blockDim.x) {
-        float sum = 0.0f;
-        for (int64_t c = 0; c < plan.chunks; ++c) sum += partial[c * D + i];
+        for (int64_t c = 0; c < plan.chunks; ++c) sum += parts[c * D + i];
         out[t * a.n_head * D + h * D + i] = sum;
     }
 }
@@ -445,11 +452,8 @@ void attention(Stream& s, const AttentionShape& a, const float* d_q, const uint1
         split_scores_kernel<<<grid, kSplitThreads, 0, native(s)>>>(a, plan, d_q, d_kcache, d_pos0, d_scratch, n);
         check_launch(s, "split_scores");
         const size_t shared = static_cast<size_t>(kSplitThreads / kMinWarp) * static_cast<size_t>(a.head_dim) * sizeof(float);
-        split_values_kernel<<<grid, kSplitThreads, shared, native(s)>>>(a, plan, d_vcache, d_pos0, d_scratch, n);
+        split_values_kernel<<<grid, kSplitThreads, shared, native(s)>>>(a, plan, d_vcache, d_pos0, d_scratch, d_out, n);
         check_launch(s, "split_values");
-        const dim3 rows(static_cast<unsigned>(a.n_head), static_cast<unsigned>(n));
-        split_reduce_kernel<<<rows, kSplitThreads, 0, native(s)>>>(a, plan, d_scratch, d_out, n);
-        check_launch(s, "split_reduce");
         return;
     }
     // Few queries (decode): more warps per head, since there are only n_head blocks.

@@ -6,7 +6,8 @@
 //   2. values: every block combines all chunks' (max, sum) into the row's, then adds
 //      its keys' probabilities (rounded to f16, as the one-block kernel and the CPU
 //      path round them) times V into a partial row;
-//   3. reduce: the partial rows summed in chunk order.
+//   3. the last block of a row to finish (a counter in the scratch) sums the
+//      partial rows in chunk order: two launches per layer, not three.
 // The plan and the index arithmetic live here, plain C++ for the device kernels
 // (ops.cu) and for the emulated device (host_emulation.cpp), so that the tests of the
 // emulation exercise the same chunking.
@@ -20,8 +21,10 @@
 
 namespace gmg::gpu {
 
-inline constexpr int64_t kSplitMinKeys = 128;  // keys per chunk, at least
-inline constexpr int64_t kSplitMaxChunks = 256;  // chunks per head, at most (the chunk grows to stay under)
+// Short chunks: a warp walks its keys one after another, each a dependent load, so
+// the shorter each warp's walk the sooner the step ends.
+inline constexpr int64_t kSplitMinKeys = 64;     // keys per chunk, at least
+inline constexpr int64_t kSplitMaxChunks = 512;  // chunks per head, at most (the chunk grows to stay under)
 
 struct SplitPlan {
     int64_t chunk = 0;   // keys per chunk
@@ -56,6 +59,7 @@ struct SplitScratch {
     int64_t stats = 0;   // (rows, chunks) pairs: the chunk's max and sum of exp(score - max)
     int64_t partial = 0; // (rows, chunks, head_dim): the chunk's probabilities times V
     int64_t scores = 0;  // (rows, capacity): each key's score, at its cache slot
+    int64_t counters = 0; // (rows) unsigned: chunks of the row done with pass 2 (the device's)
     int64_t total = 0;
 };
 GMG_HOST_DEVICE inline SplitScratch split_scratch(const AttentionShape& a, const SplitPlan& plan, int64_t n) {
@@ -64,7 +68,8 @@ GMG_HOST_DEVICE inline SplitScratch split_scratch(const AttentionShape& a, const
     s.stats = 0;
     s.partial = s.stats + rows * plan.chunks * 2;
     s.scores = s.partial + rows * plan.chunks * a.head_dim;
-    s.total = s.scores + rows * a.capacity;
+    s.counters = s.scores + rows * a.capacity;
+    s.total = s.counters + rows;
     return s;
 }
 
