@@ -17,13 +17,16 @@ bool ranks_before(const Candidate& a, const Candidate& b) {
     return a.first > b.first || (a.first == b.first && a.second < b.second);
 }
 
+// NaN ranks last, as -inf: a broken model's logits must still give an order.
+float rank_value(float l) { return l == l ? l : -std::numeric_limits<float>::infinity(); }
+
 // The k best of logits, in order, by one pass that keeps the k best so far in a heap
 // whose top is the worst of them: most logits lose to it at one comparison.
 void best_k(std::span<const float> logits, size_t k, std::vector<Candidate>* out) {
     out->clear();
     const auto n = static_cast<TokenId>(logits.size());
     TokenId i = 0;
-    for (; i < n && out->size() < k; ++i) out->push_back({logits[static_cast<size_t>(i)], i});
+    for (; i < n && out->size() < k; ++i) out->push_back({rank_value(logits[static_cast<size_t>(i)]), i});
     std::make_heap(out->begin(), out->end(), ranks_before);
     float worst = out->front().first;
     auto offer = [&](TokenId j) {
@@ -76,7 +79,15 @@ void RankedCandidates::reset(std::span<const float> logits, size_t k) {
     }
     max_ = -std::numeric_limits<float>::infinity();
     min_ = std::numeric_limits<float>::infinity();
-    for (const float l : logits) max_ = std::max(max_, l), min_ = std::min(min_, l);
+    bool finite = true;
+    for (const float l : logits) max_ = std::max(max_, l), min_ = std::min(min_, l), finite &= std::isfinite(l);
+    if (!finite) {  // infinities or NaN (the bands assume finite bounds): one full sort
+        const auto n = static_cast<TokenId>(logits.size());
+        for (TokenId i = 0; i < n; ++i) ranked_.push_back({rank_value(logits[static_cast<size_t>(i)]), i});
+        std::sort(ranked_.begin(), ranked_.end(), ranks_before);
+        done_ = true;
+        return;
+    }
     bound_ = std::numeric_limits<float>::infinity();
     width_ = 4.0f;
     done_ = logits.empty();

@@ -207,6 +207,23 @@ TEST_CASE("the sampler picks what its plain definition picks", "[sampler]") {
     CHECK(checked > 1000);
 }
 
+TEST_CASE("logits with NaN or infinities still give a token of the vocabulary", "[sampler]") {
+    const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+    const std::vector<std::vector<float>> cases = {
+        {nan, 1.0f, nan, 2.0f}, {inf, 1.0f, inf, -inf}, {-inf, -inf, -inf}, {nan, nan}, {1.0f, -inf, 0.5f, nan, inf}};
+    for (const auto& l : cases)
+        for (int32_t k : {0, 1, 2, 40})
+            for (float temp : {0.0f, 0.8f}) {
+                SamplerParams p;
+                p.top_k = k, p.temperature = temp;
+                Sampler s(p);
+                for (int i = 0; i < 20; ++i) {
+                    const gmg::TokenId tok = s.sample(l, {});
+                    CHECK((tok >= 0 && static_cast<size_t>(tok) < l.size()));
+                }
+            }
+}
+
 TEST_CASE("ranked candidates come in the fully sorted order, band by band", "[sampler]") {
     std::mt19937 rng(11);
     std::normal_distribution<float> normal(0.0f, 3.0f);
