@@ -220,8 +220,10 @@ GMG_API void gmg_generate_params_init(gmg_generate_params* params);
  * context). An empty prompt continues from the last decode. BOS is added only
  * to an empty context. *n_generated (may be NULL) gets the tokens produced.
  * Plain greedy sampling (temperature <= 0, no penalty) on a GPU context picks
- * each token on the device without copying logits back: gmg_get_logits then
- * has none until the next gmg_decode (and an empty prompt cannot continue). */
+ * each token on the device, and sampling with 1 <= top_k <= 64 and no penalty
+ * ranks the 64 best candidates there (the same token as from the whole row),
+ * without copying logits back: gmg_get_logits then has none until the next
+ * gmg_decode (and an empty prompt cannot continue). */
 GMG_API gmg_status gmg_generate(gmg_context* ctx, const char* prompt, const gmg_generate_params* params,
                                 gmg_piece_callback on_piece, void* user_data, int32_t* n_generated);
 

@@ -16,6 +16,11 @@ GMG_HOST_DEVICE inline uint64_t argmax_key(float value, uint32_t index) {
     return (static_cast<uint64_t>(ordered) << 32) | (0xffffffffu - index);
 }
 GMG_HOST_DEVICE inline uint32_t argmax_index(uint64_t key) { return 0xffffffffu - static_cast<uint32_t>(key); }
+// The value a key was made from (-0 comes back as +0).
+GMG_HOST_DEVICE inline float argmax_value(uint64_t key) {
+    const auto ordered = static_cast<uint32_t>(key >> 32);
+    return bits_to_f32((ordered & 0x80000000u) ? ordered & 0x7fffffffu : ~ordered);
+}
 
 // The same pick by a host loop over n values (the CPU sampler, the emulated device).
 inline uint32_t argmax_first(const float* x, int64_t n) {

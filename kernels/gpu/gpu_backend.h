@@ -124,6 +124,17 @@ private:
     void* exec_ = nullptr;
 };
 
+inline constexpr int kTopCandidates = 64;
+// top_candidates cuts the row into tiles of kTopTile, each keeping its kTopCandidates
+// best, and cuts the survivors again until one tile is left, which writes the result.
+inline constexpr int64_t kTopTile = 4096;
+inline int64_t top_survivors(int64_t m) { return (m + kTopTile - 1) / kTopTile * kTopCandidates; }
+inline size_t top_candidates_scratch_bytes(int64_t n) {
+    size_t keys = 1;
+    for (int64_t m = n; m > kTopTile; m = top_survivors(m)) keys += static_cast<size_t>(top_survivors(m));
+    return keys * sizeof(uint64_t);
+}
+
 // Device time between start() and stop_ms() on one stream (events), in milliseconds.
 class Timer {
 public:
@@ -211,6 +222,11 @@ void softcap(Stream& s, float* d_x, int64_t count, float cap);
 // d_out[r] = the index of row r's largest value (the first of equal ones: argmax_key.h),
 // for rows of n floats: the greedy pick without copying the logits back.
 void argmax_rows(Stream& s, const float* d_x, int64_t rows, int64_t n, int32_t* d_out);
+// Its wider sibling for sampling: the kTopCandidates best of one row of n floats as
+// argmax keys (argmax_value / argmax_index), best first, zero keys after the last
+// when n is smaller; so a sampler whose top-k is at most that reads 512 bytes, not
+// the row. d_scratch: top_candidates_scratch_bytes(n) of device memory.
+void top_candidates(Stream& s, const float* d_x, int64_t n, uint64_t* d_scratch, uint64_t* d_out);
 
 // Where token t of a step sits: position *d_pos0 + t (read on the device, so
 // that a captured decode graph replays at the next position).

@@ -349,6 +349,16 @@ void argmax_rows(Stream& s, const float* d_x, int64_t rows, int64_t n, int32_t* 
     });
 }
 
+void top_candidates(Stream& s, const float* d_x, int64_t n, uint64_t* /*d_scratch*/, uint64_t* d_out) {
+    if (n <= 0) return;
+    enqueue(s, [=] {
+        std::vector<uint64_t> keys(static_cast<size_t>(std::max<int64_t>(n, kTopCandidates)), 0);
+        for (int64_t j = 0; j < n; ++j) keys[static_cast<size_t>(j)] = argmax_key(d_x[j], static_cast<uint32_t>(j));
+        std::partial_sort(keys.begin(), keys.begin() + kTopCandidates, keys.end(), std::greater<>());
+        std::copy(keys.begin(), keys.begin() + kTopCandidates, d_out);
+    });
+}
+
 void qk_norm_rope_store(Stream& s, const AttentionShape& a, float* d_q, const float* d_k, const float* d_v,
                         const float* d_q_norm, const float* d_k_norm, float eps, float rope_base, float freq_scale,
                         float attn_scale, uint16_t* d_kcache, uint16_t* d_vcache, int64_t n, const int32_t* d_pos0) {

@@ -266,6 +266,36 @@ __global__ void __launch_bounds__(kAttnThreadsDecode) attention_kernel(Attention
     }
 }
 
+// ---- the best kTopCandidates of a row, for sampling ---------------------------------
+constexpr int kTopThreads = 512;
+
+// One tile of kTopTile keys (made from x, or read from keys when x is null; zero keys
+// past n) sorted best first in shared memory by a bitonic network; its
+// kTopCandidates best go to out.
+__global__ void __launch_bounds__(kTopThreads) top_tile_kernel(const float* x, const unsigned long long* keys, int64_t n,
+                                                             unsigned long long* out) {
+    __shared__ unsigned long long tile[kTopTile];
+    const int64_t base = static_cast<int64_t>(blockIdx.x) * kTopTile;
+    for (int i = threadIdx.x; i < kTopTile; i += blockDim.x) {
+        const int64_t j = base + i;
+        tile[i] = j >= n ? 0ull : x ? argmax_key(x[j], static_cast<uint32_t>(j)) : keys[j];
+    }
+    __syncthreads();
+    for (int size = 2; size <= kTopTile; size <<= 1) {
+        for (int stride = size / 2; stride > 0; stride >>= 1) {
+            for (int i = threadIdx.x; i < kTopTile / 2; i += blockDim.x) {
+                const int lo = 2 * stride * (i / stride) + i % stride, hi = lo + stride;
+                const bool descending = (lo & size) == 0;  // the whole tile ends descending
+                const unsigned long long a = tile[lo], b = tile[hi];
+                if ((a < b) == descending) tile[lo] = b, tile[hi] = a;
+            }
+            __syncthreads();
+        }
+    }
+    for (int i = threadIdx.x; i < kTopCandidates; i += blockDim.x)
+        out[static_cast<int64_t>(blockIdx.x) * kTopCandidates + i] = tile[i];
+}
+
 // ---- decode attention split across blocks (split_attention.h) ---------------------
 
 // Pass 1, grid (n_head, chunks, n): the chunk's scores into scratch, and its (max, sum).
@@ -429,6 +459,22 @@ void argmax_rows(Stream& s, const float* d_x, int64_t rows, int64_t n, int32_t* 
     if (rows <= 0 || n <= 0) return;
     argmax_kernel<<<static_cast<unsigned>(rows), kArgmaxThreads, 0, native(s)>>>(d_x, n, d_out);
     check_launch(s, "argmax");
+}
+
+void top_candidates(Stream& s, const float* d_x, int64_t n, uint64_t* d_scratch, uint64_t* d_out) {
+    if (n <= 0) return;
+    auto* scratch = reinterpret_cast<unsigned long long*>(d_scratch);
+    const unsigned long long* keys = nullptr;  // the previous pass's survivors (none: read x)
+    for (int64_t m = n;;) {
+        const auto tiles = static_cast<unsigned>((m + kTopTile - 1) / kTopTile);
+        auto* dst = m > kTopTile ? scratch : reinterpret_cast<unsigned long long*>(d_out);
+        top_tile_kernel<<<tiles, kTopThreads, 0, native(s)>>>(keys ? nullptr : d_x, keys, m, dst);
+        check_launch(s, "top_candidates");
+        if (m <= kTopTile) return;
+        keys = dst;
+        scratch += top_survivors(m);
+        m = top_survivors(m);
+    }
 }
 
 void qk_norm_rope_store(Stream& s, const AttentionShape& a, float* d_q, const float* d_k, const float* d_v,

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "kernels/common/argmax_key.h"
 #include "kernels/gpu/split_attention.h"
 #include "lib/model/gemma3_model.h"
 #include "lib/runtime/kv_cache.h"
@@ -79,10 +80,13 @@ struct GpuContext::State {
     gpu::Stream stream;
     gpu::Graph decode_graph;  // one token, its logits copied back
     gpu::Graph greedy_graph;  // one token, only its argmax copied back
+    gpu::Graph ranked_graph;  // one token, only its best candidates copied back
     int64_t n_ctx = 0, n_batch = 0;
     // Activations, (n_batch, width) row-major.
     gpu::DeviceBuffer x, h, q, k, v, attn, proj, gate, up, logits, pos, best;
     gpu::DeviceBuffer attn_scratch;  // decode's split attention (split_attention.h)
+    gpu::DeviceBuffer ranked_scratch, ranked_keys;  // top_candidates' scratch and result
+    gpu::PinnedBuffer host_ranked_keys;
     gpu::DeviceBuffer act_q, act_scale, act_sum, act_f, act_tensor;
     gpu::PinnedBuffer host_x, host_pos, host_logits, host_best;
     struct LayerCache {
@@ -141,7 +145,10 @@ Status GpuContext::create(const Gemma3Model& model, int64_t n_ctx, int64_t n_bat
     size_t scratch = 0;
     for (const State::LayerCache& L : s.cache)
         scratch = std::max(scratch, gpu::attention_scratch_bytes(L.shape, std::min(n_batch, gpu::kSplitMaxQueries)));
-    ok = ok && s.attn_scratch.allocate(scratch, &err);
+    ok = ok && s.attn_scratch.allocate(scratch, &err) &&
+         s.ranked_scratch.allocate(gpu::top_candidates_scratch_bytes(c.n_vocab), &err) &&
+         s.ranked_keys.allocate(gpu::kTopCandidates * sizeof(uint64_t), &err) &&
+         s.host_ranked_keys.allocate(gpu::kTopCandidates * sizeof(uint64_t), &err);
     if (!ok) return {StatusCode::out_of_memory, "GPU: " + err};
     if (!s.stream.sync(&err)) return gpu_error(err);
     *out = std::move(ctx);
@@ -295,8 +302,17 @@ void GpuContext::enqueue_greedy(const float* d_row) {
     s.stream.download(s.host_best.data(), s.best.data(), sizeof(int32_t));
 }
 
+// The best kTopCandidates of the logits row at d_row, into host_ranked_keys (512 bytes copied back).
+void GpuContext::enqueue_ranked(const float* d_row) {
+    State& s = *s_;
+    gpu::top_candidates(s.stream, d_row, model_.config().n_vocab, s.ranked_scratch.as<uint64_t>(), s.ranked_keys.as<uint64_t>());
+    s.stream.download(s.host_ranked_keys.data(), s.ranked_keys.data(), gpu::kTopCandidates * sizeof(uint64_t));
+}
+
+static_assert(gpu::kTopCandidates == kDeviceCandidates, "the sampler's device ranking is the backend's");
+
 Status GpuContext::forward(const TokenId* tokens, int64_t n, int64_t pos0, bool all_logits, float* logits,
-                           TokenId* greedy) {
+                           TokenId* greedy, std::vector<std::pair<float, TokenId>>* ranked) {
     State& s = *s_;
     const Gemma3Config& c = model_.config();
     const int64_t V = c.n_vocab;
@@ -306,14 +322,23 @@ Status GpuContext::forward(const TokenId* tokens, int64_t n, int64_t pos0, bool 
     *s.host_pos.as<int32_t>() = static_cast<int32_t>(pos0);
     std::string err;
 
-    const bool device_greedy = greedy && !logits;  // only the argmax comes back
+    const bool device_greedy = greedy && !logits;        // only the argmax comes back
+    const bool device_ranked = ranked && !logits && !greedy;  // only the best candidates come back
+    // The device's ranking, read back after the step.
+    auto read_ranked = [&] {
+        const auto* keys = s.host_ranked_keys.as<uint64_t>();
+        ranked->clear();
+        for (int64_t i = 0; i < std::min<int64_t>(gpu::kTopCandidates, V); ++i)
+            ranked->push_back({argmax_value(keys[i]), static_cast<TokenId>(argmax_index(keys[i]))});
+    };
     if (n == 1) {  // decode: one graph per kind of output, captured on first use and replayed
-        gpu::Graph& graph = device_greedy ? s.greedy_graph : s.decode_graph;
+        gpu::Graph& graph = device_greedy ? s.greedy_graph : device_ranked ? s.ranked_graph : s.decode_graph;
         if (!graph.valid()) {
             if (!s.stream.begin_capture()) return gpu_error(s.stream.sync(&err) ? "graph capture failed" : err);
             enqueue_layers(1);
             enqueue_head(0, 1, s.logits.as<float>());
             if (device_greedy) enqueue_greedy(s.logits.as<float>());
+            else if (device_ranked) enqueue_ranked(s.logits.as<float>());
             else s.stream.download(s.host_logits.data(), s.logits.data(), static_cast<size_t>(V) * sizeof(float));
             if (!s.stream.end_capture(&graph)) {
                 s.stream.sync(&err);
@@ -324,6 +349,10 @@ Status GpuContext::forward(const TokenId* tokens, int64_t n, int64_t pos0, bool 
         if (!s.stream.sync(&err)) return gpu_error(err);
         if (device_greedy) {
             *greedy = *s.host_best.as<int32_t>();
+            return Status::success();
+        }
+        if (device_ranked) {
+            read_ranked();
             return Status::success();
         }
         const std::span<const float> row(s.host_logits.as<float>(), static_cast<size_t>(V));
@@ -341,11 +370,13 @@ Status GpuContext::forward(const TokenId* tokens, int64_t n, int64_t pos0, bool 
             enqueue_head(r, m, s.logits.as<float>());
             s.stream.download(logits + (r - first) * V, s.logits.data(), static_cast<size_t>(m * V) * sizeof(float));
         }
-    } else if (device_greedy) {
+    } else if (device_greedy || device_ranked) {
         enqueue_head(n - 1, 1, s.logits.as<float>());
-        enqueue_greedy(s.logits.as<float>());
+        if (device_greedy) enqueue_greedy(s.logits.as<float>());
+        else enqueue_ranked(s.logits.as<float>());
     }
     if (!s.stream.sync(&err)) return gpu_error(err);
+    if (device_ranked) read_ranked();
     if (device_greedy) *greedy = *s.host_best.as<int32_t>();
     else if (greedy) *greedy = greedy_token({logits + (all_logits ? n - 1 : 0) * V, static_cast<size_t>(V)});
     return Status::success();

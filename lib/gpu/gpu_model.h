@@ -5,6 +5,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "kernels/gpu/gpu_backend.h"
@@ -48,9 +49,11 @@ public:
     // Evaluates n <= n_batch tokens at positions pos0...; logits (n_vocab floats per
     // row: every token when all_logits, else the last) when logits is not null;
     // *greedy = the last token's highest-logit id when greedy is not null (picked on
-    // the device, so that without logits only that id is copied back).
+    // the device, so that without logits only that id is copied back); *ranked, when
+    // asked for instead, the last token's min(gpu::kTopCandidates, n_vocab) best
+    // (logit, id) in the sampler's order, ranked on the device (512 bytes copied back).
     Status forward(const TokenId* tokens, int64_t n, int64_t pos0, bool all_logits, float* logits,
-                   TokenId* greedy = nullptr);
+                   TokenId* greedy = nullptr, std::vector<std::pair<float, TokenId>>* ranked = nullptr);
     uint64_t cache_bytes() const { return cache_bytes_; }
 
 private:
@@ -59,6 +62,7 @@ private:
     void enqueue_layers(int64_t n);
     void enqueue_head(int64_t first, int64_t m, float* d_logits);
     void enqueue_greedy(const float* d_row);
+    void enqueue_ranked(const float* d_row);
     void set_input(const float* d_x, int64_t n, int64_t k);
     gpu::ActRows act() const;
     void prepare(gpu::ActRule rule);

@@ -125,7 +125,7 @@ Status Gemma3Context::truncate(int64_t n) {
 }
 
 Status Gemma3Context::decode(std::span<const TokenId> tokens, bool all_logits, std::vector<float>* logits,
-                             TokenId* greedy) {
+                             TokenId* greedy, std::vector<std::pair<float, TokenId>>* ranked) {
     if (tokens.empty()) return {StatusCode::invalid_argument, "decode: no tokens"};
     if (n_past_ + static_cast<int64_t>(tokens.size()) > n_ctx_)
         return {StatusCode::context_full,
@@ -137,8 +137,8 @@ Status Gemma3Context::decode(std::span<const TokenId> tokens, bool all_logits, s
             return {StatusCode::invalid_argument, fmt::format("decode: token id {} is outside 0..{}", t, vocab.size() - 1)};
     const int64_t V = cfg_.n_vocab;
     const auto total = static_cast<int64_t>(tokens.size());
-    std::vector<float> last_row;  // the CPU path's greedy pick needs the last row's logits
-    if (greedy && !logits && !gpu_) logits = &last_row, all_logits = false;
+    std::vector<float> last_row;  // the CPU path's greedy pick and ranking need the last row's logits
+    if ((greedy || ranked) && !logits && !gpu_) logits = &last_row, all_logits = false;
     if (logits) logits->resize(static_cast<size_t>((all_logits ? total : 1) * V));
     for (int64_t start = 0; start < total; start += n_batch_) {
         const int64_t n = std::min(n_batch_, total - start);
@@ -147,7 +147,8 @@ Status Gemma3Context::decode(std::span<const TokenId> tokens, bool all_logits, s
         if (logits && all_logits) out = logits->data() + start * V;
         else if (logits && last_chunk) out = logits->data();
         if (gpu_) {
-            if (Status s = gpu_->forward(tokens.data() + start, n, n_past_, all_logits, out, last_chunk ? greedy : nullptr);
+            if (Status s = gpu_->forward(tokens.data() + start, n, n_past_, all_logits, out, last_chunk ? greedy : nullptr,
+                                         last_chunk ? ranked : nullptr);
                 !s.ok())
                 return s;
         } else {
@@ -155,8 +156,15 @@ Status Gemma3Context::decode(std::span<const TokenId> tokens, bool all_logits, s
         }
         n_past_ += n;
     }
-    if (greedy && !gpu_)
-        *greedy = greedy_token({logits->data() + (all_logits ? total - 1 : 0) * V, static_cast<size_t>(V)});
+    const std::span<const float> last({logits ? logits->data() + (all_logits ? total - 1 : 0) * V : nullptr,
+                                       logits ? static_cast<size_t>(V) : 0});
+    if (greedy && !gpu_) *greedy = greedy_token(last);
+    if (ranked && logits) {  // ranked on the host from the row (a GPU ranks when there are no logits)
+        RankedCandidates r;
+        r.reset(last, kDeviceCandidates);
+        ranked->clear();
+        for (size_t i = 0; i < r.size(); ++i) ranked->push_back(r.at(i));
+    }
     return Status::success();
 }
 

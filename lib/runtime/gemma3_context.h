@@ -31,9 +31,11 @@ public:
     // their count. logits receives n_vocab floats for every token when
     // all_logits, else for the last one only; *greedy, when asked for, the last
     // token's highest-logit id (greedy_token's pick: on a GPU context without
-    // logits, picked on the device and the only thing copied back).
+    // logits, picked on the device and the only thing copied back); *ranked, asked
+    // for instead, its best min(kDeviceCandidates, n_vocab) (logit, id) in the
+    // sampler's order (on a GPU context without logits, ranked on the device).
     Status decode(std::span<const TokenId> tokens, bool all_logits, std::vector<float>* logits,
-                  TokenId* greedy = nullptr);
+                  TokenId* greedy = nullptr, std::vector<std::pair<float, TokenId>>* ranked = nullptr);
 
     int64_t n_past() const { return n_past_; }
     int64_t n_ctx() const { return n_ctx_; }

@@ -18,6 +18,13 @@ Status Session::decode_greedy(std::span<const TokenId> tokens, TokenId* best) {
     return Status::success();
 }
 
+Status Session::decode_ranked(std::span<const TokenId> tokens, std::vector<std::pair<float, TokenId>>* ranked) {
+    logit_rows_ = 0;
+    if (Status s = ctx_->decode(tokens, false, nullptr, nullptr, ranked); !s.ok()) return s;
+    history_.insert(history_.end(), tokens.begin(), tokens.end());
+    return Status::success();
+}
+
 const float* Session::logits(int64_t i) const {
     if (logit_rows_ == 0) return nullptr;
     if (i < 0) i = logit_rows_ - 1;
@@ -41,15 +48,22 @@ Status Session::truncate(int64_t n) {
 Status Session::generate(std::span<const TokenId> prompt, const GenerateOptions& options,
                          const std::function<bool(std::string_view)>& on_piece, int64_t* n_generated) {
     if (n_generated) *n_generated = 0;
-    // Plain greedy on a GPU: each next token is picked on the device, not from copied-back logits.
+    // On a GPU, plain greedy picks each next token on the device, and top-k sampling
+    // reads the best candidates ranked there, not copied-back logits.
     const bool device_greedy = ctx_->on_gpu() && options.sampler.plain_greedy();
-    TokenId next = -1;  // the device's pick for the next token, when there is one
-    auto step = [&](std::span<const TokenId> tokens) { return device_greedy ? decode_greedy(tokens, &next) : decode(tokens, false); };
+    const bool device_ranked = ctx_->on_gpu() && options.sampler.ranks_on_device();
+    TokenId next = -1;                                // the device's pick for the next token, when there is one
+    std::vector<std::pair<float, TokenId>> ranked;  // the device's ranking, when there is one
+    auto step = [&](std::span<const TokenId> tokens) {
+        if (device_greedy) return decode_greedy(tokens, &next);
+        if (device_ranked) return decode_ranked(tokens, &ranked);
+        return decode(tokens, false);
+    };
     if (prompt.empty()) {  // continue from the last decode's logits
         if (logit_rows_ == 0)
             return {StatusCode::invalid_argument,
                     "generate: an empty prompt continues from the last decode's logits, and there are none (nothing "
-                    "decoded yet, or the last greedy generation on a GPU picked its tokens there)"};
+                    "decoded yet, or the last generation on a GPU picked or ranked its tokens there)"};
     } else if (Status s = step(prompt); !s.ok()) {
         return s;
     }
@@ -62,7 +76,9 @@ Status Session::generate(std::span<const TokenId> prompt, const GenerateOptions&
         if (!rest.empty()) on_piece(rest);
     };
     for (int64_t i = 0; i < limit; ++i) {
-        const TokenId tok = next >= 0 ? next : sampler.sample({logits(-1), static_cast<size_t>(ctx_->n_vocab())}, history_);
+        const TokenId tok = next >= 0        ? next
+                            : !ranked.empty() ? sampler.sample_ranked(ranked)
+                                              : sampler.sample({logits(-1), static_cast<size_t>(ctx_->n_vocab())}, history_);
         if (vocab.is_eog(tok)) break;
         if (n_generated) ++*n_generated;
         const std::string text = stream.push(vocab.token_to_piece(tok, false));

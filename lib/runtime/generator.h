@@ -22,6 +22,9 @@ public:
     // Decodes without keeping logits (logits() is then null): *best = the last token's
     // greedy pick, made on the device by a GPU context.
     Status decode_greedy(std::span<const TokenId> tokens, TokenId* best);
+    // The same for samplers that read only the best candidates: *ranked, the last token's
+    // best min(kDeviceCandidates, n_vocab) (logit, id), ranked on the device by a GPU context.
+    Status decode_ranked(std::span<const TokenId> tokens, std::vector<std::pair<float, TokenId>>* ranked);
     // Row i of the last decode's logits (-1: the last row); nullptr if none.
     const float* logits(int64_t i) const;
     int64_t logit_rows() const { return logit_rows_; }
@@ -35,8 +38,9 @@ public:
     };
     // on_piece gets whole UTF-8 characters; returning false stops. *n_generated counts tokens.
     // An empty prompt continues from the logits of the last decode. Plain greedy
-    // sampling on a GPU context picks each token on the device (decode_greedy), so
-    // logits() is null afterwards.
+    // sampling on a GPU context picks each token on the device (decode_greedy), and
+    // sampling with top-k <= kDeviceCandidates and no penalty ranks the candidates
+    // there (decode_ranked), so logits() is null afterwards.
     Status generate(std::span<const TokenId> prompt, const GenerateOptions& options,
                     const std::function<bool(std::string_view)>& on_piece, int64_t* n_generated);
 

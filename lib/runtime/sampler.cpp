@@ -115,6 +115,13 @@ const std::pair<float, TokenId>& RankedCandidates::at(size_t i) {
     return ranked_[i];
 }
 
+void RankedCandidates::reset_ranked(std::span<const std::pair<float, TokenId>> best, size_t k) {
+    logits_ = {};
+    size_ = std::min(k, best.size());
+    ranked_.assign(best.begin(), best.begin() + static_cast<long>(size_));
+    done_ = true;
+}
+
 // In index order: an order that does not depend on how far the candidates were sorted.
 double RankedCandidates::mass(size_t count, double max, double t) {
     double sum = 0.0;
@@ -156,6 +163,17 @@ TokenId Sampler::sample_at(std::span<const float> logits, std::span<const TokenI
 
     const size_t top_k = p_.top_k > 0 ? static_cast<size_t>(p_.top_k) : logits.size();
     ranked_.reset(logits, top_k);
+    return draw(u);
+}
+
+TokenId Sampler::sample_ranked(std::span<const std::pair<float, TokenId>> best) {
+    const double u = next_uniform();
+    ranked_.reset_ranked(best, static_cast<size_t>(std::max(1, p_.top_k)));
+    return draw(u);
+}
+
+// top-p, min-p and temperature over the ranked candidates, then the draw at u.
+TokenId Sampler::draw(double u) {
     size_t keep = ranked_.size();
 
     // Probabilities at temperature 1 decide the top-p and min-p cut-offs.

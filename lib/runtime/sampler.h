@@ -11,6 +11,9 @@
 
 namespace gmg {
 
+// The most candidates a GPU context ranks on the device for the sampler (gpu::kTopCandidates).
+inline constexpr int32_t kDeviceCandidates = 64;
+
 struct SamplerParams {
     float temperature = 0.8f;
     int32_t top_k = 40;          // <= 0: off
@@ -28,6 +31,11 @@ struct SamplerParams {
     // Greedy with no penalty: the token is the logits' argmax (argmax_key.h), which
     // a GPU context can pick on the device.
     bool plain_greedy() const { return temperature <= 0.0f && !penalizes(); }
+    // Sampling that reads only the best top_k <= kDeviceCandidates logits, which a
+    // GPU context can rank on the device (Sampler::sample_ranked).
+    bool ranks_on_device() const {
+        return temperature > 0.0f && !penalizes() && top_k >= 1 && top_k <= kDeviceCandidates;
+    }
 };
 
 // The index of the largest logit, the first of equal ones: the greedy pick.
@@ -41,6 +49,8 @@ class RankedCandidates {
 public:
     // The best k of logits (all of them when k >= logits.size()); logits must outlive the use.
     void reset(std::span<const float> logits, size_t k);
+    // The first k of candidates already in order (a GPU context's ranking).
+    void reset_ranked(std::span<const std::pair<float, TokenId>> best, size_t k);
     size_t size() const { return size_; }
     const std::pair<float, TokenId>& at(size_t i);  // i < size()
     // sum of exp((logit - max) / t) over the first `count` candidates, in index order.
@@ -66,9 +76,13 @@ public:
     // The same pick with the draw's uniform number u in [0, 1) given rather than taken
     // from the seeded stream (which sample() advances once per call at temperature > 0).
     TokenId sample_at(std::span<const float> logits, std::span<const TokenId> history, double u);
+    // The same pick from the vocabulary's best min(kDeviceCandidates, vocabulary) logits
+    // in the sampler's order, when params().ranks_on_device().
+    TokenId sample_ranked(std::span<const std::pair<float, TokenId>> best);
 
 private:
     double next_uniform();  // [0, 1)
+    TokenId draw(double u);
     SamplerParams p_;
     uint64_t state_;
     RankedCandidates ranked_;

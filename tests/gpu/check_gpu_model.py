@@ -7,8 +7,9 @@ emulation of the GPU kernels): the offloaded model's prompt logits agree with th
 CPU path's (top-1 identical where the CPU's top-2 margin is clear, max |dlogit|
 over the CPU's top-20 within the noise band of two independent float orders), a
 prompt fed token by token (the captured decode graph) gives the batch's logits,
-greedy decoding follows the CPU path's tokens, and greedy generation with the
-token picked on the device gives the text of the host's pick.
+greedy decoding follows the CPU path's tokens, greedy generation with the token
+picked on the device gives the text of the host's pick, and sampled generation
+from candidates ranked on the device draws what the host sampler draws.
 Usage: check_gpu_model.py MODEL
 """
 import sys
@@ -108,6 +109,24 @@ def main():
         on_host = ctx.generate(text_prompt, n_predict=16, temperature=1.0, top_k=1)
     print(f"greedy generate, picked on the device: {on_device!r}")
     assert on_device == on_host, f"device argmax {on_device!r} vs host pick {on_host!r}"
+    # Sampling with top-k <= 64 and no penalty ranks the candidates on the device
+    # (top_candidates) and copies back 512 bytes; the host sampler over copied-back
+    # logits (gmg_decode + gmg_sample, the same seed) must draw the same tokens.
+    sampling = dict(temperature=1.2, top_k=40, top_p=0.98, min_p=0.01, seed=1234)
+    with gpu.context(n_ctx=256, n_batch=64) as ctx:
+        ranked_text = ctx.generate(text_prompt, n_predict=16, **sampling)
+    with gpu.context(n_ctx=256, n_batch=64) as ctx:
+        ctx.decode(gpu.tokenize(text_prompt, add_special=True))
+        drawn = []
+        for _ in range(16):
+            tok = ctx.sample(**sampling)
+            if tok in (gpu.info.eos, gpu.info.eot):
+                break
+            drawn.append(tok)
+            ctx.decode([tok])
+        host_text = gpu.detokenize(drawn)
+    print(f"sampled generate, ranked on the device: {ranked_text!r}")
+    assert ranked_text == host_text, f"device-ranked sampling {ranked_text!r} vs host sampling {host_text!r}"
     with cpu.context(n_ctx=256, n_batch=64) as cctx:
         cctx.decode(prompt)
         steps_cpu = greedy(cctx, 16)

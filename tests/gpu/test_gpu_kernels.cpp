@@ -6,14 +6,17 @@
 #define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <cstring>
 #include <limits>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "kernels/common/argmax_key.h"
 #include "kernels/cpu/attention.h"
 #include "kernels/gpu/gpu_backend.h"
 #include "kernels/gpu/split_attention.h"
@@ -461,6 +464,34 @@ void check_attention_output(const gpu::AttentionShape& a, const std::vector<floa
 gpu::DeviceBuffer poisoned_scratch(const gpu::AttentionShape& a, int64_t n) {
     return to_device(std::vector<float>(gpu::attention_scratch_bytes(a, n) / sizeof(float),
                                         std::numeric_limits<float>::quiet_NaN()));
+}
+
+TEST_CASE("GPU top candidates are the row's best keys, best first", "[gpu][argmax]") {
+    std::mt19937 rng(21);
+    // One tile, one tile and a bit, the vocabulary (two passes), and three passes; a row
+    // shorter than the candidates (zero keys after it); heavy ties and signed zeros.
+    for (const int64_t n : {int64_t{5}, int64_t{4096}, int64_t{4097}, int64_t{262144}, int64_t{300001}}) {
+        for (const bool ties : {false, true}) {
+            CAPTURE(n, ties);
+            std::vector<float> x = normal_floats(static_cast<size_t>(n), rng, 3.0f);
+            if (ties)
+                for (auto& v : x) v = rng() % 4 == 0 ? -0.0f : static_cast<float>(rng() % 3);
+            gpu::DeviceBuffer dx = to_device(x);
+            gpu::DeviceBuffer scratch = to_device(std::vector<uint8_t>(gpu::top_candidates_scratch_bytes(n), 0xab));
+            gpu::DeviceBuffer dout = to_device(std::vector<uint64_t>(gpu::kTopCandidates, 0x5a5a5a5a5a5a5a5aull));
+            gpu::top_candidates(*g_stream, dx.as<float>(), n, scratch.as<uint64_t>(), dout.as<uint64_t>());
+            const auto got = to_host<uint64_t>(dout, gpu::kTopCandidates);
+            std::vector<uint64_t> want(static_cast<size_t>(std::max<int64_t>(n, gpu::kTopCandidates)), 0);
+            for (int64_t j = 0; j < n; ++j) want[static_cast<size_t>(j)] = argmax_key(x[static_cast<size_t>(j)], static_cast<uint32_t>(j));
+            std::sort(want.begin(), want.end(), std::greater<>());
+            int wrong = 0;
+            for (int i = 0; i < gpu::kTopCandidates; ++i) wrong += got[static_cast<size_t>(i)] != want[static_cast<size_t>(i)];
+            CHECK(wrong == 0);
+            // The keys give back the values and indices the sampler ranks.
+            CHECK(argmax_index(got[0]) == static_cast<uint32_t>(greedy_token({x.data(), x.size()})));
+            CHECK(argmax_value(got[0]) == x[argmax_index(got[0])]);
+        }
+    }
 }
 
 TEST_CASE("GPU QK-norm, RoPE, cache store and attention match the CPU path", "[gpu][attention]") {

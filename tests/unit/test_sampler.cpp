@@ -2,6 +2,7 @@
 // top-k / top-p / min-p allow, softmax frequencies for temperature sampling.
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <map>
 #include <random>
@@ -9,6 +10,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "kernels/common/argmax_key.h"
 #include "lib/runtime/sampler.h"
 
 using gmg::Sampler;
@@ -205,6 +207,36 @@ TEST_CASE("the sampler picks what its plain definition picks", "[sampler]") {
         }
     }
     CHECK(checked > 1000);
+}
+
+TEST_CASE("sampling from a GPU's ranked best candidates picks what sampling the logits picks", "[sampler]") {
+    std::mt19937 rng(23);
+    std::normal_distribution<float> normal(0.0f, 3.0f);
+    for (const size_t n : {size_t{10}, size_t{64}, size_t{5000}}) {
+        for (int kind = 0; kind < 2; ++kind) {
+            std::vector<float> l(n);
+            for (auto& x : l) x = kind == 0 ? normal(rng) : (rng() % 4 == 0 ? -0.0f : static_cast<float>(rng() % 3));
+            // What the device returns: the best min(64, n) as keys, read back as (value, index).
+            std::vector<uint64_t> keys;
+            for (size_t i = 0; i < n; ++i) keys.push_back(gmg::argmax_key(l[i], static_cast<uint32_t>(i)));
+            std::sort(keys.begin(), keys.end(), std::greater<>());
+            std::vector<std::pair<float, gmg::TokenId>> best;
+            for (size_t i = 0; i < std::min<size_t>(n, gmg::kDeviceCandidates); ++i)
+                best.push_back({gmg::argmax_value(keys[i]), static_cast<gmg::TokenId>(gmg::argmax_index(keys[i]))});
+            for (int32_t k : {1, 5, 40, 64})
+                for (float top_p : {1.0f, 0.9f})
+                    for (float temp : {0.5f, 1.0f}) {
+                        SamplerParams p;
+                        p.top_k = k, p.top_p = top_p, p.temperature = temp, p.seed = rng();
+                        REQUIRE(p.ranks_on_device());
+                        Sampler on_host(p), on_device(p);
+                        for (int draw = 0; draw < 5; ++draw) {
+                            INFO("n " << n << " kind " << kind << " k " << k << " top_p " << top_p << " T " << temp);
+                            CHECK(on_host.sample(l, {}) == on_device.sample_ranked(best));
+                        }
+                    }
+        }
+    }
 }
 
 TEST_CASE("logits with NaN or infinities still give a token of the vocabulary", "[sampler]") {

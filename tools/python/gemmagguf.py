@@ -77,6 +77,8 @@ _sigs = {
     "gmg_context_reset": (_status, [ctypes.c_void_p]),
     "gmg_decode": (_status, [ctypes.c_void_p, ctypes.POINTER(_token), ctypes.c_size_t, ctypes.c_int]),
     "gmg_get_logits": (_status, [ctypes.c_void_p, ctypes.c_int32, ctypes.POINTER(ctypes.POINTER(ctypes.c_float))]),
+    "gmg_sampler_params_init": (None, [ctypes.POINTER(_SamplerParams)]),
+    "gmg_sample": (_status, [ctypes.c_void_p, ctypes.POINTER(_SamplerParams), ctypes.POINTER(_token)]),
     "gmg_generate_params_init": (None, [ctypes.POINTER(_GenerateParams)]),
     "gmg_generate": (_status, [ctypes.c_void_p, ctypes.c_char_p, ctypes.POINTER(_GenerateParams), _PIECE_CB,
                                ctypes.c_void_p, ctypes.POINTER(ctypes.c_int32)]),
@@ -203,6 +205,15 @@ class Context(_Handle):
         ptr = ctypes.POINTER(ctypes.c_float)()
         _check(_lib.gmg_get_logits(self._h, i, ctypes.byref(ptr)))
         return np.ctypeslib.as_array(ptr, shape=(self.model.info.n_vocab,)).copy()
+
+    def sample(self, temperature=0.8, top_k=40, top_p=0.95, min_p=0.05, seed=0):
+        """A token drawn from the last decode's last logits (the context keeps the random stream)."""
+        params = _SamplerParams()
+        _lib.gmg_sampler_params_init(ctypes.byref(params))
+        params.temperature, params.top_k, params.top_p, params.min_p, params.seed = temperature, top_k, top_p, min_p, seed
+        tok = _token()
+        _check(_lib.gmg_sample(self._h, ctypes.byref(params), ctypes.byref(tok)))
+        return tok.value
 
     def generate(self, prompt, n_predict=128, chat=False, temperature=0.8, top_k=40, top_p=0.95, min_p=0.05,
                  seed=0, on_piece=None):
