@@ -191,5 +191,33 @@ int main(int argc, char** argv) {
                         split ? "split" : "one block per head", att_ms * 1e3, gbs, 100.0 * gbs / copy_gbs);
         }
     }
+
+    // The decode step's tails: the greedy argmax and the sampler's 64 candidates over a
+    // 262144-logit row, and the activation quantizers at the widths decode quantizes.
+    {
+        const int64_t vocab = 262144;
+        std::vector<float> row(static_cast<size_t>(vocab));
+        for (auto& v : row) v = std::normal_distribution<float>(0.0f, 3.0f)(rng);
+        gpu::DeviceBuffer xd = alloc(row.size() * sizeof(float)), best = alloc(sizeof(int32_t));
+        gpu::DeviceBuffer scratch = alloc(gpu::top_candidates_scratch_bytes(vocab)), keys = alloc(gpu::kTopCandidates * 8);
+        g_stream.upload(xd.data(), row.data(), row.size() * sizeof(float));
+        const double argmax_ms = median_ms(quick ? 20 : 50, [&](int) {
+            gpu::argmax_rows(g_stream, xd.as<float>(), 1, vocab, best.as<int32_t>());
+        });
+        const double top_ms = median_ms(quick ? 20 : 50, [&](int) {
+            gpu::top_candidates(g_stream, xd.as<float>(), vocab, scratch.as<uint64_t>(), keys.as<uint64_t>());
+        });
+        std::printf("\n262144 logits: argmax %.1f us, best 64 candidates %.1f us\n", argmax_ms * 1e3, top_ms * 1e3);
+        std::printf("\n| quantize one row | width | us |\n|---|---:|---:|\n");
+        const int64_t widest = 6912;
+        gpu::DeviceBuffer q = alloc(widest), scale = alloc(widest / 32 * sizeof(float)), sum = alloc(widest / 32 * sizeof(float));
+        const gpu::ActRows act{q.as<int8_t>(), scale.as<float>(), nullptr, sum.as<float>()};
+        for (const auto& [rule, name] : {std::pair{gpu::ActRule::q8_0, "Q8_0"}, std::pair{gpu::ActRule::q8_K, "Q8_K"}})
+            for (const int64_t width : {int64_t{1024}, int64_t{1152}, widest}) {
+                if (width % gpu::act_block(rule) != 0) continue;
+                const double ms = median_ms(quick ? 20 : 50, [&](int) { gpu::quantize_rows(g_stream, rule, xd.as<float>(), 1, width, act); });
+                std::printf("| %s | %lld | %.1f |\n", name, static_cast<long long>(width), ms * 1e3);
+            }
+    }
     return 0;
 }
