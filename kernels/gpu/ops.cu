@@ -198,6 +198,33 @@ __device__ inline void visible_range(const AttentionShape& a, const int32_t* pos
     *lo = a.window > 0 && *p - a.window + 1 > 0 ? *p - a.window + 1 : 0;
 }
 
+// acc (this lane's elements) += p * v, v one cached f16 row.
+__device__ inline void add_weighted_row(float* acc, float p, const uint16_t* v, int64_t D) {
+    const int lane = threadIdx.x % warpSize;
+#pragma unroll
+    for (int c = 0; c < kMaxChunks; ++c) {
+        const int64_t i = lane + static_cast<int64_t>(c) * warpSize;
+        if (i < D) acc[c] += p * f16_to_f32(v[i]);
+    }
+}
+
+// Each warp's accumulators into its row of shared memory (rows `stride` floats
+// apart), then the warps' rows summed, in warp order, into dst[0, D) by the block.
+__device__ inline void sum_warp_rows(const float* acc, float* shared, int64_t stride, int64_t D, float* dst) {
+    const int lane = threadIdx.x % warpSize, warp = threadIdx.x / warpSize, warps = blockDim.x / warpSize;
+#pragma unroll
+    for (int c = 0; c < kMaxChunks; ++c) {
+        const int64_t i = lane + static_cast<int64_t>(c) * warpSize;
+        if (i < D) shared[warp * stride + i] = acc[c];
+    }
+    __syncthreads();
+    for (int64_t i = threadIdx.x; i < D; i += blockDim.x) {
+        float sum = 0.0f;
+        for (int w = 0; w < warps; ++w) sum += shared[w * stride + i];
+        dst[i] = sum;
+    }
+}
+
 // One block per (query head, token); each warp takes every warps-th visible key.
 // Pass 1 finds the block's largest score and the softmax denominator (per-warp
 // online sums, merged); pass 2 recomputes each score and adds p * v with p rounded
@@ -246,24 +273,10 @@ __global__ void __launch_bounds__(kAttnThreadsDecode) attention_kernel(Attention
         const int64_t slot = (j % a.capacity) * KV;
         const float pj = f16_to_f32(f32_to_f16(expf(key_score(qv, kbase + slot, D) - M) * inv));
         if (pj == 0.0f) continue;  // uniform across the warp: every lane holds the same score
-#pragma unroll
-        for (int c = 0; c < kMaxChunks; ++c) {
-            const int64_t i = lane + static_cast<int64_t>(c) * warpSize;
-            if (i < D) acc[c] += pj * f16_to_f32(vbase[slot + i]);
-        }
+        add_weighted_row(acc, pj, vbase + slot, D);
     }
     __syncthreads();  // every warp has read the pass-1 values before they are overwritten
-#pragma unroll
-    for (int c = 0; c < kMaxChunks; ++c) {
-        const int64_t i = lane + static_cast<int64_t>(c) * warpSize;
-        if (i < D) mine[i] = acc[c];
-    }
-    __syncthreads();
-    for (int64_t i = threadIdx.x; i < D; i += blockDim.x) {
-        float sum = 0.0f;
-        for (int w = 0; w < warps; ++w) sum += partial[w * (D + 2) + i];
-        out[t * Q + h * D + i] = sum;
-    }
+    sum_warp_rows(acc, partial, D + 2, D, out + t * Q + h * D);
 }
 
 // ---- the best kTopCandidates of a row, for sampling ---------------------------------
@@ -298,18 +311,32 @@ __global__ void __launch_bounds__(kTopThreads) top_tile_kernel(const float* x, c
 
 // ---- decode attention split across blocks (split_attention.h) ---------------------
 
+// What one block of a split launch, grid (n_head, chunks, n), works on.
+struct SplitBlock {
+    int64_t head, chunk, query, row;  // row = query * n_head + head
+    int64_t first, last;              // the chunk's keys (empty when first > last)
+    SplitScratch at;
+};
+__device__ inline SplitBlock split_block(const AttentionShape& a, const SplitPlan& plan, const int32_t* pos0, int64_t n) {
+    SplitBlock b;
+    b.head = blockIdx.x, b.chunk = blockIdx.y, b.query = blockIdx.z, b.row = b.query * a.n_head + b.head;
+    int64_t lo, p;
+    visible_range(a, pos0, b.query, &lo, &p);
+    chunk_keys(plan, lo, p, b.chunk, &b.first, &b.last);
+    b.at = split_scratch(a, plan, n);
+    return b;
+}
+
 // Pass 1, grid (n_head, chunks, n): the chunk's scores into scratch, and its (max, sum).
 __global__ void __launch_bounds__(kSplitThreads) split_scores_kernel(AttentionShape a, SplitPlan plan, const float* q,
                                                                     const uint16_t* kcache, const int32_t* pos0,
                                                                     float* scratch, int64_t n) {
     __shared__ float warp_stats[2 * kMaxWarpsPerBlock];
-    const int64_t D = a.head_dim, h = blockIdx.x, chunk = blockIdx.y, t = blockIdx.z;
-    const int64_t KV = a.n_head_kv * D, kvh = h / (a.n_head / a.n_head_kv), row = t * a.n_head + h;
-    const SplitScratch at = split_scratch(a, plan, n);
+    const SplitBlock b = split_block(a, plan, pos0, n);
+    const int64_t D = a.head_dim, KV = a.n_head_kv * D, h = b.head, chunk = b.chunk, t = b.query, row = b.row;
+    const int64_t kvh = h / (a.n_head / a.n_head_kv), first = b.first, last = b.last;
+    const SplitScratch& at = b.at;
     const int lane = threadIdx.x % warpSize, warp = threadIdx.x / warpSize, warps = blockDim.x / warpSize;
-    int64_t lo, p, first, last;
-    visible_range(a, pos0, t, &lo, &p);
-    chunk_keys(plan, lo, p, chunk, &first, &last);
     float qv[kMaxChunks];
     load_query(q + t * a.n_head * D + h * D, D, qv);
     float* scores = scratch + at.scores + row * a.capacity;
@@ -342,13 +369,11 @@ __global__ void __launch_bounds__(kSplitThreads) split_values_kernel(AttentionSh
                                                                     float* scratch, float* out, int64_t n) {
     extern __shared__ float warp_acc[];  // per warp: head_dim accumulators
     __shared__ bool last_block;
-    const int64_t D = a.head_dim, h = blockIdx.x, chunk = blockIdx.y, t = blockIdx.z;
-    const int64_t KV = a.n_head_kv * D, kvh = h / (a.n_head / a.n_head_kv), row = t * a.n_head + h;
-    const SplitScratch at = split_scratch(a, plan, n);
+    const SplitBlock b = split_block(a, plan, pos0, n);
+    const int64_t D = a.head_dim, KV = a.n_head_kv * D, h = b.head, chunk = b.chunk, t = b.query, row = b.row;
+    const int64_t kvh = h / (a.n_head / a.n_head_kv), first = b.first, last = b.last;
+    const SplitScratch& at = b.at;
     const int lane = threadIdx.x % warpSize, warp = threadIdx.x / warpSize, warps = blockDim.x / warpSize;
-    int64_t lo, p, first, last;
-    visible_range(a, pos0, t, &lo, &p);
-    chunk_keys(plan, lo, p, chunk, &first, &last);
     float* partial = scratch + at.partial + (row * plan.chunks + chunk) * D;
     if (first > last) {  // the whole block: first and last are the block's
         for (int64_t i = threadIdx.x; i < D; i += blockDim.x) partial[i] = 0.0f;
@@ -371,24 +396,9 @@ __global__ void __launch_bounds__(kSplitThreads) split_values_kernel(AttentionSh
             const int64_t slot = j % a.capacity;
             const float pj = f16_to_f32(f32_to_f16(expf(scores[slot] - M) * inv));
             if (pj == 0.0f) continue;  // uniform across the warp
-#pragma unroll
-            for (int c = 0; c < kMaxChunks; ++c) {
-                const int64_t i = lane + static_cast<int64_t>(c) * warpSize;
-                if (i < D) acc[c] += pj * f16_to_f32(vbase[slot * KV + i]);
-            }
+            add_weighted_row(acc, pj, vbase + slot * KV, D);
         }
-        float* mine = warp_acc + warp * D;
-#pragma unroll
-        for (int c = 0; c < kMaxChunks; ++c) {
-            const int64_t i = lane + static_cast<int64_t>(c) * warpSize;
-            if (i < D) mine[i] = acc[c];
-        }
-        __syncthreads();
-        for (int64_t i = threadIdx.x; i < D; i += blockDim.x) {
-            float sum = 0.0f;
-            for (int w = 0; w < warps; ++w) sum += warp_acc[w * D + i];
-            partial[i] = sum;
-        }
+        sum_warp_rows(acc, warp_acc, D, D, partial);
     }
     // Each thread's partial writes reach the device before the block is counted; the
     // block that counts last sees every chunk's.
