@@ -1,6 +1,7 @@
 // The greedy pick as one unsigned maximum: a row's largest value, the first index
 // among equal ones (the order the CPU sampler uses), so that a GPU reduction in any
-// order and a host loop agree. -0 counts as +0; NaN is not expected in logits.
+// order and a host loop agree. -0 counts as +0, and NaN (a broken row) as -inf, as
+// the sampler ranks it.
 #pragma once
 #include <cstdint>
 
@@ -11,7 +12,8 @@ namespace gmg {
 
 // Larger key = larger value, or an equal value at a smaller index.
 GMG_HOST_DEVICE inline uint64_t argmax_key(float value, uint32_t index) {
-    const uint32_t bits = f32_to_bits(value + 0.0f);  // -0 + 0 = +0
+    const uint32_t raw = f32_to_bits(value + 0.0f);  // -0 + 0 = +0
+    const uint32_t bits = (raw & 0x7fffffffu) > 0x7f800000u ? 0xff800000u : raw;  // NaN -> -inf
     const uint32_t ordered = (bits & 0x80000000u) ? ~bits : bits | 0x80000000u;
     return (static_cast<uint64_t>(ordered) << 32) | (0xffffffffu - index);
 }

@@ -99,7 +99,8 @@ __device__ inline void group_quantize_block(ActRule rule, const float* x, int8_t
         if (lane < 256 / 32) scale_out[lane] = 1.0f / iscale;
         return;
     }
-    // quantize_q8_0 (and Q8_1's sum): lane j holds value j.
+    // quantize_q8_0 (and Q8_1's sum): lane j holds value j. (A block with NaN gets a NaN
+    // scale here and a 0 or NaN one there: a broken row either way.)
     const float xv = x[lane];
     const float amax = group_reduce(fabsf(xv), MaxOp{});
     const float d = amax / 127.0f;

@@ -137,6 +137,7 @@ Status Gemma3Context::decode(std::span<const TokenId> tokens, bool all_logits, s
             return {StatusCode::invalid_argument, fmt::format("decode: token id {} is outside 0..{}", t, vocab.size() - 1)};
     const int64_t V = cfg_.n_vocab;
     const auto total = static_cast<int64_t>(tokens.size());
+    if (ranked) ranked->clear();  // filled below, unless a greedy pick is asked for too
     std::vector<float> last_row;  // the CPU path's greedy pick and ranking need the last row's logits
     if ((greedy || ranked) && !logits && !gpu_) logits = &last_row, all_logits = false;
     if (logits) logits->resize(static_cast<size_t>((all_logits ? total : 1) * V));

@@ -40,8 +40,8 @@ void best_k(std::span<const float> logits, size_t k, std::vector<Candidate>* out
     constexpr TokenId kRun = 16;  // a run with no logit above the worst kept is skipped whole (vectorized)
     for (; i + kRun <= n; i += kRun) {
         const float* x = logits.data() + i;
-        float top = x[0];
-        for (TokenId j = 1; j < kRun; ++j) top = x[j] > top ? x[j] : top;
+        float top = -std::numeric_limits<float>::infinity();  // a NaN never becomes the run's maximum
+        for (TokenId j = 0; j < kRun; ++j) top = x[j] > top ? x[j] : top;
         if (top > worst)
             for (TokenId j = 0; j < kRun; ++j) offer(i + j);
     }
@@ -70,7 +70,7 @@ TokenId greedy_token(std::span<const float> logits) {
 
 void RankedCandidates::reset(std::span<const float> logits, size_t k) {
     logits_ = logits;
-    size_ = std::min(k, logits.size());
+    size_ = std::min(std::max<size_t>(k, 1), logits.size());
     ranked_.clear();
     if (size_ < logits.size()) {  // top-k: all k at once
         best_k(logits, size_, &ranked_);
@@ -81,9 +81,12 @@ void RankedCandidates::reset(std::span<const float> logits, size_t k) {
     min_ = std::numeric_limits<float>::infinity();
     bool finite = true;
     for (const float l : logits) max_ = std::max(max_, l), min_ = std::min(min_, l), finite &= std::isfinite(l);
-    if (!finite) {  // infinities or NaN (the bands assume finite bounds): one full sort
+    if (!finite) {  // infinities or NaN (the bands assume finite bounds): one full sort, NaN as -inf
+        sanitized_.resize(logits.size());
+        std::transform(logits.begin(), logits.end(), sanitized_.begin(), rank_value);
+        logits_ = sanitized_;
         const auto n = static_cast<TokenId>(logits.size());
-        for (TokenId i = 0; i < n; ++i) ranked_.push_back({rank_value(logits[static_cast<size_t>(i)]), i});
+        for (TokenId i = 0; i < n; ++i) ranked_.push_back({sanitized_[static_cast<size_t>(i)], i});
         std::sort(ranked_.begin(), ranked_.end(), ranks_before);
         done_ = true;
         return;
@@ -175,6 +178,9 @@ TokenId Sampler::sample_ranked(std::span<const std::pair<float, TokenId>> best) 
 // top-p, min-p and temperature over the ranked candidates, then the draw at u.
 TokenId Sampler::draw(double u) {
     size_t keep = ranked_.size();
+    // A +inf logit wins outright (the first of them), and a row of -inf has no
+    // probabilities: both are broken rows, which still give a token.
+    if (!std::isfinite(ranked_.at(0).first)) return ranked_.at(0).second;
 
     // Probabilities at temperature 1 decide the top-p and min-p cut-offs.
     const double max = ranked_.at(0).first;

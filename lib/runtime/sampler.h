@@ -61,6 +61,7 @@ private:
     std::span<const float> logits_;
     size_t size_ = 0;
     std::vector<std::pair<float, TokenId>> ranked_, by_index_;
+    std::vector<float> sanitized_;  // a row with NaN: NaN as -inf
     float max_ = 0, min_ = 0, bound_ = 0, width_ = 0;  // bands: the next is [bound - width, bound)
     bool done_ = true;
 };
@@ -77,7 +78,7 @@ public:
     // from the seeded stream (which sample() advances once per call at temperature > 0).
     TokenId sample_at(std::span<const float> logits, std::span<const TokenId> history, double u);
     // The same pick from the vocabulary's best min(kDeviceCandidates, vocabulary) logits
-    // in the sampler's order, when params().ranks_on_device().
+    // in the sampler's order (not empty), when params().ranks_on_device().
     TokenId sample_ranked(std::span<const std::pair<float, TokenId>> best);
 
 private:

@@ -114,13 +114,13 @@ def main():
     # logits (gmg_decode + gmg_sample, the same seed) must draw the same tokens.
     sampling = dict(temperature=1.2, top_k=40, top_p=0.98, min_p=0.01, seed=1234)
     with gpu.context(n_ctx=256, n_batch=64) as ctx:
-        ranked_text = ctx.generate(text_prompt, n_predict=16, **sampling)
+        ranked_text = ctx.generate(text_prompt, n_predict=8, **sampling)
     with gpu.context(n_ctx=256, n_batch=64) as ctx:
         ctx.decode(gpu.tokenize(text_prompt, add_special=True))
         drawn = []
-        for _ in range(16):
+        for _ in range(8):
             tok = ctx.sample(**sampling)
-            if tok in (gpu.info.eos, gpu.info.eot):
+            if tok in (gpu.info.eos, gpu.info.eot):  # Gemma's end-of-generation tokens (Vocab::is_eog)
                 break
             drawn.append(tok)
             ctx.decode([tok])

@@ -328,6 +328,8 @@ TEST_CASE("GPU activation quantizers are byte-identical to the host rules", "[gp
     auto x = normal_floats(static_cast<size_t>(n * k), rng, 4.0f);
     for (size_t i = 0; i < 64; ++i) x[i] = std::round(x[i] * 2.0f) * 0.5f;  // ties
     for (size_t i = 64; i < 96; ++i) x[i] = 0.0f;                          // an empty block
+    for (size_t i = 512; i < 768; ++i) x[i] = 0.0f;                        // an empty Q8_K block
+    x[1024 + 3] = -50.0f, x[1024 + 200] = 50.0f;  // Q8_K: the first of two largest magnitudes sets the sign
     gpu::DeviceBuffer dx = to_device(x);
     for (gpu::ActRule rule : {gpu::ActRule::q8_0, gpu::ActRule::q8_1, gpu::ActRule::q8_K, gpu::ActRule::f16,
                               gpu::ActRule::bf16, gpu::ActRule::f32}) {
