@@ -200,6 +200,13 @@ GMG_API gmg_status gmg_sample(gmg_context* ctx, const gmg_sampler_params* params
  * draws as the first one after its params' seed (independent requests served by
  * one context: the same seed, the same text). */
 GMG_API gmg_status gmg_sampler_reset(gmg_context* ctx);
+/* gmg_decode, then *out = the token gmg_sample would draw from the last token's
+ * logits (the same random stream). A GPU context picks plain greedy tokens and
+ * ranks the 64 best candidates for 1 <= top_k <= 64 without penalties on the
+ * device, copying back no logits: gmg_get_logits then has none until the next
+ * gmg_decode. The loop of a generation: out is the next token to decode. */
+GMG_API gmg_status gmg_decode_sample(gmg_context* ctx, const gmg_token* tokens, size_t n_tokens,
+                                     const gmg_sampler_params* params, gmg_token* out);
 
 /* Receives each piece of generated text, always whole UTF-8 characters.
  * Return nonzero to stop generating. */

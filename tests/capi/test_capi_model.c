@@ -136,6 +136,30 @@ int main(int argc, char** argv) {
         for (k = 0; k < 16; ++k) same = same && first[k] == again[k];
         CHECK(same);
         CHECK(gmg_sampler_reset(NULL) == GMG_ERR_INVALID_ARGUMENT);
+        /* gmg_decode_sample: gmg_decode then gmg_sample, on the same random stream;
+         * at temperature 0 the greedy pick */
+        {
+            gmg_token step[8], sampled[8], tok = toks[2];
+            CHECK(gmg_context_truncate(ctx, 2) == GMG_OK && gmg_sampler_reset(ctx) == GMG_OK);
+            for (k = 0; k < 8; ++k) {
+                CHECK(gmg_decode_sample(ctx, &tok, 1, &sp, &step[k]) == GMG_OK);
+                tok = step[k];
+            }
+            tok = toks[2];
+            CHECK(gmg_context_truncate(ctx, 2) == GMG_OK && gmg_sampler_reset(ctx) == GMG_OK);
+            for (k = 0; k < 8; ++k) {
+                CHECK(gmg_decode(ctx, &tok, 1, 0) == GMG_OK && gmg_sample(ctx, &sp, &sampled[k]) == GMG_OK);
+                tok = sampled[k];
+            }
+            for (k = 0; k < 8; ++k) same = same && step[k] == sampled[k];
+            CHECK(same);
+            sp.temperature = 0.0f;
+            CHECK(gmg_context_truncate(ctx, 2) == GMG_OK && gmg_decode(ctx, toks + 2, 1, 0) == GMG_OK);
+            CHECK(gmg_sample(ctx, &sp, &sampled[0]) == GMG_OK);
+            CHECK(gmg_context_truncate(ctx, 2) == GMG_OK);
+            CHECK(gmg_decode_sample(ctx, toks + 2, 1, &sp, &step[0]) == GMG_OK && step[0] == sampled[0]);
+            CHECK(gmg_decode_sample(ctx, toks, 1, NULL, &step[0]) == GMG_ERR_INVALID_ARGUMENT);
+        }
     }
 
     /* generation: the same seed gives the same text; the callback can stop it */

@@ -68,10 +68,11 @@ EngineError Engine::check(const CompletionRequest& req) const {
     return tokenize_prompt(req, &prompt);
 }
 
-EngineError Engine::prepare(const CompletionRequest& req, std::vector<gmg_token>* prompt, int64_t* kept, gmg_token* next) {
+EngineError Engine::prepare(const CompletionRequest& req, const gmg_sampler_params& sampler, std::vector<gmg_token>* prompt,
+                            int64_t* kept, gmg_token* next) {
     if (EngineError e = tokenize_prompt(req, prompt); e.http_status) return e;
     // Keep what the context already holds of this prompt, less one token: the
-    // last prompt token is decoded again so that its logits are there to sample from.
+    // last prompt token is decoded again, and the first token drawn from its logits.
     size_t keep = 0;
     while (keep < cached_.size() && keep + 1 < prompt->size() && cached_[keep] == (*prompt)[keep]) ++keep;
     if (gmg_context_truncate(ctx_, static_cast<int32_t>(keep)) != GMG_OK) {
@@ -80,7 +81,7 @@ EngineError Engine::prepare(const CompletionRequest& req, std::vector<gmg_token>
     }
     const gmg_token* rest = prompt->data() + keep;
     const size_t n_rest = prompt->size() - keep;
-    if ((next ? gmg_decode_greedy(ctx_, rest, n_rest, next) : gmg_decode(ctx_, rest, n_rest, 0)) != GMG_OK) {
+    if (gmg_decode_sample(ctx_, rest, n_rest, &sampler, next) != GMG_OK) {
         cached_.clear();
         gmg_context_reset(ctx_);
         return api_error(500, "decoding the prompt failed");
@@ -93,18 +94,15 @@ EngineError Engine::prepare(const CompletionRequest& req, std::vector<gmg_token>
 EngineError Engine::complete(const CompletionRequest& req, const std::function<bool(const std::string&)>& on_text,
                              CompletionResult* out) {
     *out = CompletionResult{};
-    // Plain greedy: each token is the largest logit, picked by gmg_decode_greedy (on a
-    // GPU, on the device, with no logits copied back) instead of gmg_sample.
-    const gmg_sampler_params& sp = req.sampler;
-    const bool penalize = sp.repeat_last_n != 0 && (sp.repeat_penalty != 1.0f || sp.presence_penalty != 0.0f || sp.frequency_penalty != 0.0f);
-    const bool greedy = sp.temperature <= 0.0f && !penalize;
-    gmg_token next = -1;
-    std::vector<gmg_token> prompt;
-    if (EngineError e = prepare(req, &prompt, &out->cached_tokens, greedy ? &next : nullptr); e.http_status) return e;
-    out->prompt_tokens = static_cast<int64_t>(prompt.size());
+    // Each decode draws the next token (gmg_decode_sample: on a GPU, greedy and top-k <= 64
+    // picks are made on the device, with no logits copied back).
     gmg_sampler_params sampler = req.sampler;
     gmg_sampler_reset(ctx_);  // each request draws from the start of its seed's stream
     if (!req.seeded) sampler.seed = static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) + ++draws_;
+    gmg_token next = -1;
+    std::vector<gmg_token> prompt;
+    if (EngineError e = prepare(req, sampler, &prompt, &out->cached_tokens, &next); e.http_status) return e;
+    out->prompt_tokens = static_cast<int64_t>(prompt.size());
     const int64_t room = n_ctx_ - static_cast<int64_t>(prompt.size());
     size_t longest_stop = 0;
     for (const std::string& s : req.stop) longest_stop = std::max(longest_stop, s.size());
@@ -113,8 +111,7 @@ EngineError Engine::complete(const CompletionRequest& req, const std::function<b
     out->finish_reason = "length", out->stop_type = "limit";
     bool client_gone = false;
     for (int64_t i = 0; i < limit; ++i) {
-        gmg_token tok = next;
-        if (!greedy && gmg_sample(ctx_, &sampler, &tok) != GMG_OK) return api_error(400, "sampling failed");
+        const gmg_token tok = next;
         int eog = 0;
         gmg_model_is_eog(model_, tok, &eog);
         if (eog) {
@@ -135,8 +132,7 @@ EngineError Engine::complete(const CompletionRequest& req, const std::function<b
         }
         // Decode the token only if another one will be sampled after it.
         if (i + 1 < limit) {
-            if ((greedy ? gmg_decode_greedy(ctx_, &tok, 1, &next) : gmg_decode(ctx_, &tok, 1, 0)) != GMG_OK)
-                return api_error(500, "decoding failed");
+            if (gmg_decode_sample(ctx_, &tok, 1, &sampler, &next) != GMG_OK) return api_error(500, "decoding failed");
             cached_.push_back(tok);
         }
         const size_t safe = std::min(complete_utf8_prefix(out->text), out->text.size() - partial_stop_suffix(out->text, req.stop));

@@ -42,8 +42,9 @@ public:
 
 private:
     EngineError tokenize_prompt(const CompletionRequest& req, std::vector<gmg_token>* prompt) const;
-    // Decodes the prompt (keeping the cached part); *next, when given, gets the greedy pick after it.
-    EngineError prepare(const CompletionRequest& req, std::vector<gmg_token>* prompt, int64_t* kept, gmg_token* next);
+    // Decodes the prompt (keeping the cached part); *next gets the token drawn after it.
+    EngineError prepare(const CompletionRequest& req, const gmg_sampler_params& sampler, std::vector<gmg_token>* prompt,
+                        int64_t* kept, gmg_token* next);
     gmg_model* model_;
     gmg_context* ctx_;
     int64_t n_ctx_;
