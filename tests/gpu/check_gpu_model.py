@@ -12,6 +12,7 @@ picked on the device gives the text of the host's pick, and sampled generation
 from candidates ranked on the device draws what the host sampler draws.
 Usage: check_gpu_model.py MODEL
 """
+import os
 import sys
 from pathlib import Path
 
@@ -112,21 +113,25 @@ def main():
     # Sampling with top-k <= 64 and no penalty ranks the candidates on the device
     # (top_candidates) and copies back 512 bytes; the host sampler over copied-back
     # logits (gmg_decode + gmg_sample, the same seed) must draw the same tokens.
+    # (Not again under ASan, whose run is CI's longest: GMG_CHECK_SAMPLED=0.)
     sampling = dict(temperature=1.2, top_k=40, top_p=0.98, min_p=0.01, seed=1234)
-    with gpu.context(n_ctx=256, n_batch=64) as ctx:
-        ranked_text = ctx.generate(text_prompt, n_predict=8, **sampling)
-    with gpu.context(n_ctx=256, n_batch=64) as ctx:
-        ctx.decode(gpu.tokenize(text_prompt, add_special=True))
-        drawn = []
-        for _ in range(8):
-            tok = ctx.sample(**sampling)
-            if tok in (gpu.info.eos, gpu.info.eot):  # Gemma's end-of-generation tokens (Vocab::is_eog)
-                break
-            drawn.append(tok)
-            ctx.decode([tok])
-        host_text = gpu.detokenize(drawn)
-    print(f"sampled generate, ranked on the device: {ranked_text!r}")
-    assert ranked_text == host_text, f"device-ranked sampling {ranked_text!r} vs host sampling {host_text!r}"
+    if os.environ.get("GMG_CHECK_SAMPLED", "1") == "0":
+        sampling = None
+    if sampling:
+        with gpu.context(n_ctx=256, n_batch=64) as ctx:
+            ranked_text = ctx.generate(text_prompt, n_predict=8, **sampling)
+        with gpu.context(n_ctx=256, n_batch=64) as ctx:
+            ctx.decode(gpu.tokenize(text_prompt, add_special=True))
+            drawn = []
+            for _ in range(8):
+                tok = ctx.sample(**sampling)
+                if tok in (gpu.info.eos, gpu.info.eot):  # Gemma's end-of-generation tokens (Vocab::is_eog)
+                    break
+                drawn.append(tok)
+                ctx.decode([tok])
+            host_text = gpu.detokenize(drawn)
+        print(f"sampled generate, ranked on the device: {ranked_text!r}")
+        assert ranked_text == host_text, f"device-ranked sampling {ranked_text!r} vs host sampling {host_text!r}"
     with cpu.context(n_ctx=256, n_batch=64) as cctx:
         cctx.decode(prompt)
         steps_cpu = greedy(cctx, 16)
