@@ -302,6 +302,14 @@ void gmg_sampler_params_init(gmg_sampler_params* p) {
 }
 
 namespace {
+// The caller's params (checked), over the defaults for fields an older caller's struct lacks.
+gmg::SamplerParams sampler_params_of(const gmg_sampler_params* params) {
+    gmg_sampler_params p;
+    gmg_sampler_params_init(&p);
+    std::memcpy(&p, params, params->struct_size);
+    return to_cpp(p);
+}
+
 // The context's sampler for these params: kept while the seed stays (one random stream).
 gmg::Sampler& context_sampler(gmg_context* ctx, const gmg::SamplerParams& sp) {
     if (!ctx->sampler || ctx->sampler->params().seed != sp.seed) ctx->sampler = std::make_unique<gmg::Sampler>(sp);
@@ -314,12 +322,9 @@ gmg_status gmg_sample(gmg_context* ctx, const gmg_sampler_params* params, gmg_to
     return guarded("gmg_sample", [&] {
         if (!ctx || !params || !out) return fail(GMG_ERR_INVALID_ARGUMENT, "gmg_sample: NULL argument");
         if (gmg_status s = check_params(params, "gmg_sample"); s != GMG_OK) return s;
-        gmg_sampler_params p;
-        gmg_sampler_params_init(&p);
-        std::memcpy(&p, params, params->struct_size);
         const float* logits = ctx->session->logits(-1);
         if (!logits) return fail(GMG_ERR_INVALID_ARGUMENT, "gmg_sample: decode something first");
-        *out = context_sampler(ctx, to_cpp(p))
+        *out = context_sampler(ctx, sampler_params_of(params))
                    .sample({logits, static_cast<size_t>(ctx->session->context().n_vocab())}, ctx->session->history());
         return GMG_OK;
     });
@@ -330,22 +335,7 @@ gmg_status gmg_decode_sample(gmg_context* ctx, const gmg_token* tokens, size_t n
     return guarded("gmg_decode_sample", [&] {
         if (!ctx || !tokens || !params || !out) return fail(GMG_ERR_INVALID_ARGUMENT, "gmg_decode_sample: NULL argument");
         if (gmg_status s = check_params(params, "gmg_decode_sample"); s != GMG_OK) return s;
-        gmg_sampler_params p;
-        gmg_sampler_params_init(&p);
-        std::memcpy(&p, params, params->struct_size);
-        const gmg::SamplerParams sp = to_cpp(p);
-        gmg::Session& session = *ctx->session;
-        if (sp.plain_greedy()) return report(session.decode_greedy({tokens, n_tokens}, out));
-        gmg::Sampler& sampler = context_sampler(ctx, sp);
-        if (session.context().on_gpu() && sp.ranks_on_device()) {
-            std::vector<std::pair<float, gmg::TokenId>> ranked;
-            if (gmg_status s = report(session.decode_ranked({tokens, n_tokens}, &ranked)); s != GMG_OK) return s;
-            *out = sampler.sample_ranked(ranked);
-            return GMG_OK;
-        }
-        if (gmg_status s = report(session.decode({tokens, n_tokens}, false)); s != GMG_OK) return s;
-        *out = sampler.sample({session.logits(-1), static_cast<size_t>(session.context().n_vocab())}, session.history());
-        return GMG_OK;
+        return report(ctx->session->decode_sample({tokens, n_tokens}, context_sampler(ctx, sampler_params_of(params)), out));
     });
 }
 

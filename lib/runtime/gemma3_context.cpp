@@ -163,7 +163,6 @@ Status Gemma3Context::decode(std::span<const TokenId> tokens, bool all_logits, s
     if (ranked && logits) {  // ranked on the host from the row (a GPU ranks when there are no logits)
         RankedCandidates r;
         r.reset(last, kDeviceCandidates);
-        ranked->clear();
         for (size_t i = 0; i < r.size(); ++i) ranked->push_back(r.at(i));
     }
     return Status::success();

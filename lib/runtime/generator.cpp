@@ -25,6 +25,19 @@ Status Session::decode_ranked(std::span<const TokenId> tokens, std::vector<std::
     return Status::success();
 }
 
+Status Session::decode_sample(std::span<const TokenId> tokens, Sampler& sampler, TokenId* next) {
+    const SamplerParams& p = sampler.params();
+    if (ctx_->on_gpu() && p.plain_greedy()) return decode_greedy(tokens, next);
+    if (ctx_->on_gpu() && p.ranks_on_device()) {
+        if (Status s = decode_ranked(tokens, &ranked_); !s.ok()) return s;
+        *next = sampler.sample_ranked(ranked_);
+        return Status::success();
+    }
+    if (Status s = decode(tokens, false); !s.ok()) return s;
+    *next = sampler.sample({logits(-1), static_cast<size_t>(ctx_->n_vocab())}, history_);
+    return Status::success();
+}
+
 const float* Session::logits(int64_t i) const {
     if (logit_rows_ == 0) return nullptr;
     if (i < 0) i = logit_rows_ - 1;
@@ -48,27 +61,18 @@ Status Session::truncate(int64_t n) {
 Status Session::generate(std::span<const TokenId> prompt, const GenerateOptions& options,
                          const std::function<bool(std::string_view)>& on_piece, int64_t* n_generated) {
     if (n_generated) *n_generated = 0;
-    // On a GPU, plain greedy picks each next token on the device, and top-k sampling
-    // reads the best candidates ranked there, not copied-back logits.
-    const bool device_greedy = ctx_->on_gpu() && options.sampler.plain_greedy();
-    const bool device_ranked = ctx_->on_gpu() && options.sampler.ranks_on_device();
-    TokenId next = -1;                                // the device's pick for the next token, when there is one
-    std::vector<std::pair<float, TokenId>> ranked;  // the device's ranking, when there is one
-    auto step = [&](std::span<const TokenId> tokens) {
-        if (device_greedy) return decode_greedy(tokens, &next);
-        if (device_ranked) return decode_ranked(tokens, &ranked);
-        return decode(tokens, false);
-    };
+    Sampler sampler(options.sampler);
+    TokenId next = -1;  // the token to emit next
     if (prompt.empty()) {  // continue from the last decode's logits
         if (logit_rows_ == 0)
             return {StatusCode::invalid_argument,
                     "generate: an empty prompt continues from the last decode's logits, and there are none (nothing "
                     "decoded yet, or the last generation on a GPU picked or ranked its tokens there)"};
-    } else if (Status s = step(prompt); !s.ok()) {
+        next = sampler.sample({logits(-1), static_cast<size_t>(ctx_->n_vocab())}, history_);
+    } else if (Status s = decode_sample(prompt, sampler, &next); !s.ok()) {
         return s;
     }
     const Vocab& vocab = ctx_->model().vocab();
-    Sampler sampler(options.sampler);
     Utf8Stream stream;
     const int64_t limit = options.n_predict < 0 ? ctx_->n_ctx() : options.n_predict;
     auto flush = [&] {  // an unfinished UTF-8 character at the very end still goes out
@@ -76,9 +80,7 @@ Status Session::generate(std::span<const TokenId> prompt, const GenerateOptions&
         if (!rest.empty()) on_piece(rest);
     };
     for (int64_t i = 0; i < limit; ++i) {
-        const TokenId tok = next >= 0        ? next
-                            : !ranked.empty() ? sampler.sample_ranked(ranked)
-                                              : sampler.sample({logits(-1), static_cast<size_t>(ctx_->n_vocab())}, history_);
+        const TokenId tok = next;
         if (vocab.is_eog(tok)) break;
         if (n_generated) ++*n_generated;
         const std::string text = stream.push(vocab.token_to_piece(tok, false));
@@ -88,7 +90,7 @@ Status Session::generate(std::span<const TokenId> prompt, const GenerateOptions&
             flush();
             return {StatusCode::context_full, fmt::format("generate: the context of {} positions is full", ctx_->n_ctx())};
         }
-        if (Status s = step({&tok, 1}); !s.ok()) return s;
+        if (Status s = decode_sample({&tok, 1}, sampler, &next); !s.ok()) return s;
     }
     flush();
     return Status::success();

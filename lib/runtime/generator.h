@@ -25,6 +25,10 @@ public:
     // The same for samplers that read only the best candidates: *ranked, the last token's
     // best min(kDeviceCandidates, n_vocab) (logit, id), ranked on the device by a GPU context.
     Status decode_ranked(std::span<const TokenId> tokens, std::vector<std::pair<float, TokenId>>* ranked);
+    // Decodes, then *next = the token sampler draws after them: on a GPU context picked
+    // (plain greedy) or ranked (SamplerParams::ranks_on_device) on the device, without
+    // logits; else drawn from the logits.
+    Status decode_sample(std::span<const TokenId> tokens, Sampler& sampler, TokenId* next);
     // Row i of the last decode's logits (-1: the last row); nullptr if none.
     const float* logits(int64_t i) const;
     int64_t logit_rows() const { return logit_rows_; }
@@ -47,6 +51,7 @@ public:
 private:
     std::unique_ptr<Gemma3Context> ctx_;
     std::vector<float> logits_;
+    std::vector<std::pair<float, TokenId>> ranked_;  // decode_sample's device ranking
     int64_t logit_rows_ = 0;
     std::vector<TokenId> history_;
 };
