@@ -6,7 +6,8 @@
 //   - mat-mat (prompt, 512 columns): arithmetic rate in TFLOP/s (2 per weight per column),
 //     on the dp4a kernels and on the tensor cores (what prompts use where present);
 //   - attention over a 4096- and a 32768-position f16 cache (decode), one block per head
-//     and split across blocks: cache bytes read per second.
+//     and split across blocks: cache bytes read per second; a 512-token prompt's
+//     attention, one block per row and in tiles: multiply-adds per second.
 // Device events around each region, warm-up first, median of the repetitions.
 #include <algorithm>
 #include <cstdio>
@@ -189,6 +190,54 @@ int main(int argc, char** argv) {
             const double gbs = 2.0 * static_cast<double>(cache_elems * 2) / (att_ms * 1e-3) / 1e9;
             std::printf("| %lld positions | %s | %.1f | %.0f | %.1f%% |\n", static_cast<long long>(positions),
                         split ? "split" : "one block per head", att_ms * 1e3, gbs, 100.0 * gbs / copy_gbs);
+        }
+    }
+
+    // Attention of a 512-token prompt, Gemma3-1B heads: its sliding-window layers
+    // (window 512, the prompt after 512 cached positions) and a global layer at depth
+    // 0 and 4096; one block per (head, token) against tiles of 16 rows sharing keys
+    // (tiled_attention.h). Rate: the multiply-adds of q.k and p.v over the visible keys.
+    std::printf("\n| attention, 512-token prompt | path | us | TFLOP/s |\n|---|---|---:|---:|\n");
+    struct PromptCase {
+        const char* name;
+        int64_t window, depth;
+    };
+    for (const PromptCase pc : {PromptCase{"window 512, depth 512", 512, 512}, PromptCase{"global, depth 0", 0, 0},
+                                PromptCase{"global, depth 4096", 0, 4096}}) {
+        const int64_t n = 512;
+        gpu::AttentionShape at;
+        at.n_head = 4, at.n_head_kv = 1, at.head_dim = 256, at.n_rot = 256, at.window = pc.window;
+        at.capacity = pc.window ? pc.window + n : pc.depth + n;
+        const size_t cache_elems = static_cast<size_t>(at.capacity * at.n_head_kv * at.head_dim);
+        gpu::DeviceBuffer kc = alloc(cache_elems * 2), vc = alloc(cache_elems * 2);
+        std::vector<uint16_t> hc(cache_elems);
+        for (auto& v : hc) v = f32_to_f16(std::normal_distribution<float>(0.0f, 0.3f)(rng));
+        g_stream.upload(kc.data(), hc.data(), cache_elems * 2);
+        g_stream.upload(vc.data(), hc.data(), cache_elems * 2);
+        const size_t qn = static_cast<size_t>(n * at.n_head * at.head_dim);
+        gpu::DeviceBuffer qd = alloc(qn * sizeof(float)), od = alloc(qn * sizeof(float));
+        std::vector<float> qh(qn);
+        for (auto& v : qh) v = std::normal_distribution<float>(0.0f, 0.3f)(rng);
+        g_stream.upload(qd.data(), qh.data(), qn * sizeof(float));
+        gpu::DeviceBuffer pos = alloc(sizeof(int32_t));
+        const int32_t p0 = static_cast<int32_t>(pc.depth);
+        g_stream.upload(pos.data(), &p0, sizeof p0);
+        double keys = 0.0;  // visible (query, key) pairs per head
+        for (int64_t t = 0; t < n; ++t) {
+            int64_t lo, p;
+            gpu::query_keys(at, pc.depth, t, &lo, &p);
+            keys += static_cast<double>(p - lo + 1);
+        }
+        const double flop = 2.0 * 2.0 * keys * static_cast<double>(at.n_head * at.head_dim);
+        for (const gpu::AttentionPath path : {gpu::AttentionPath::rows, gpu::AttentionPath::tiled}) {
+            if (path == gpu::AttentionPath::tiled && !gpu::has_tiled_attention(g_stream, at)) continue;
+            const double att_ms = median_ms(quick ? 5 : 20, [&](int) {
+                gpu::attention(g_stream, at, qd.as<float>(), kc.as<uint16_t>(), vc.as<uint16_t>(), od.as<float>(), n,
+                               pos.as<int32_t>(), nullptr, path);
+            });
+            std::printf("| %s | %s | %.1f | %.2f |\n", pc.name,
+                        path == gpu::AttentionPath::tiled ? "tiled, 16 rows a block" : "one block per (head, token)",
+                        att_ms * 1e3, flop / (att_ms * 1e-3) / 1e12);
         }
     }
 

@@ -235,10 +235,18 @@ struct AttentionShape {
     int64_t capacity = 0;  // slots of this layer's cache ring (position p lives in slot p % capacity)
     int64_t window = 0;    // keys visible to a query, itself included; 0: all (a global layer)
 };
+// The keys [*lo, *p] that token t (position pos0 + t) sees: itself and the window
+// before it (every attention path's range).
+GMG_HOST_DEVICE inline void query_keys(const AttentionShape& a, int64_t pos0, int64_t t, int64_t* lo, int64_t* p) {
+    *p = pos0 + t;
+    *lo = a.window > 0 && *p - a.window + 1 > 0 ? *p - a.window + 1 : 0;
+}
+
 inline constexpr int kMaxHeadDim = 512;  // the attention kernels keep a head row in shared memory
 // The shapes the attention kernels handle.
 inline bool attention_shape_supported(const AttentionShape& a) {
-    return a.head_dim > 0 && a.head_dim <= kMaxHeadDim && a.n_head_kv > 0 && a.n_head % a.n_head_kv == 0 &&
+    return a.head_dim > 0 && a.head_dim <= kMaxHeadDim && a.n_head_kv > 0 && a.n_head >= a.n_head_kv &&
+           a.n_head % a.n_head_kv == 0 &&
            a.n_rot <= a.head_dim && a.n_rot % 2 == 0 && a.capacity > 0;
 }
 // False (and the stream failed) for any other shape.
@@ -253,11 +261,50 @@ void qk_norm_rope_store(Stream& s, const AttentionShape& a, float* d_q, const fl
                         const float* d_q_norm, const float* d_k_norm, float eps, float rope_base, float freq_scale,
                         float attn_scale, uint16_t* d_kcache, uint16_t* d_vcache, int64_t n, const int32_t* d_pos0);
 // Causal (and windowed) attention of n query rows over the f16 cache: out (n, n_head*head_dim).
-// With d_scratch (at least attention_scratch_bytes(a, n) of device memory:
-// split_attention.h) and at most kSplitMaxQueries rows, each head's keys are split
-// across blocks (flash-decoding); otherwise one block walks each row's keys.
+// Three kernels (AttentionPath):
+//   - split: with d_scratch (at least attention_scratch_bytes(a, n) of device memory:
+//     split_attention.h) and at most kSplitMaxQueries rows, each head's keys are split
+//     across blocks (flash-decoding);
+//   - tiled: 16 query rows of one K/V head per block, sharing each chunk of keys
+//     (tiled_attention.h; tensor cores, so CUDA sm_70+ and the emulated device);
+//   - rows: one block walks each row's keys (any device, any supported shape).
+// automatic takes split where it can, else tiled for more than kSplitMaxQueries rows
+// where has_tiled_attention, else rows. A path asked for that cannot run fails the stream.
+// With `quantized`, the output rows are also quantized for the matrix that reads them
+// (as quantize_rows would): by the split path's last blocks, each its head's slice
+// (when head_dim is whole activation blocks), else by one launch after the kernel.
 inline constexpr int64_t kSplitMaxQueries = 4;
+enum class AttentionPath { automatic, rows, split, tiled };
+struct ActOutput {
+    ActRule rule = ActRule::q8_0;
+    ActRows rows;
+};
+bool has_tiled_attention(const Stream& s, const AttentionShape& a);
 void attention(Stream& s, const AttentionShape& a, const float* d_q, const uint16_t* d_kcache,
-               const uint16_t* d_vcache, float* d_out, int64_t n, const int32_t* d_pos0, float* d_scratch = nullptr);
+               const uint16_t* d_vcache, float* d_out, int64_t n, const int32_t* d_pos0, float* d_scratch = nullptr,
+               AttentionPath path = AttentionPath::automatic, const ActOutput* quantized = nullptr);
+// Whether the split path's blocks quantize their heads' slices themselves.
+inline bool split_quantizes(const AttentionShape& a, const ActOutput& o) { return a.head_dim % act_block(o.rule) == 0; }
+
+// The path attention() takes for these arguments (false, and the stream failed, when
+// `want` cannot run).
+inline bool resolve_attention_path(Stream& s, const AttentionShape& a, int64_t n, bool have_scratch, AttentionPath want,
+                                   AttentionPath* path) {
+    const bool split_ok = have_scratch && n <= kSplitMaxQueries;
+    if (want == AttentionPath::automatic)
+        want = split_ok                                                ? AttentionPath::split
+               : n > kSplitMaxQueries && has_tiled_attention(s, a)     ? AttentionPath::tiled
+                                                                       : AttentionPath::rows;
+    if (want == AttentionPath::split && !split_ok) {
+        s.fail("attention: the split path needs scratch and at most 4 query rows");
+        return false;
+    }
+    if (want == AttentionPath::tiled && !has_tiled_attention(s, a)) {
+        s.fail("attention: no tiled kernel for this device or head shape");
+        return false;
+    }
+    *path = want;
+    return true;
+}
 
 }  // namespace gmg::gpu

@@ -24,6 +24,7 @@
 #include "kernels/common/half.h"
 #include "kernels/gpu/gpu_backend.h"
 #include "kernels/gpu/split_attention.h"
+#include "kernels/gpu/tiled_attention.h"
 
 namespace gmg::gpu {
 namespace {
@@ -409,8 +410,8 @@ static void split_attention(const AttentionShape& a, const float* d_q, const uin
     const int64_t D = a.head_dim, Q = a.n_head * D, KV = a.n_head_kv * D;
     std::vector<float> qv(static_cast<size_t>(D));
     for (int64_t t = 0; t < n; ++t) {
-        const int64_t p = pos0 + t;
-        const int64_t lo = a.window > 0 && p - a.window + 1 > 0 ? p - a.window + 1 : 0;
+        int64_t lo, p;
+        query_keys(a, pos0, t, &lo, &p);
         for (int64_t h = 0; h < a.n_head; ++h) {
             const int64_t kvh = h / (a.n_head / a.n_head_kv), row = t * a.n_head + h;
             for (int64_t i = 0; i < D; ++i) qv[i] = f16_to_f32(f32_to_f16(d_q[t * Q + h * D + i]));
@@ -456,17 +457,102 @@ static void split_attention(const AttentionShape& a, const float* d_q, const uin
     }
 }
 
-void attention(Stream& s, const AttentionShape& a, const float* d_q, const uint16_t* d_kcache,
-               const uint16_t* d_vcache, float* d_out, int64_t n, const int32_t* d_pos0, float* d_scratch) {
-    if (n <= 0 || !check_attention_shape(s, a)) return;
-    if (d_scratch && n <= kSplitMaxQueries)
-        return enqueue(s, [=] { split_attention(a, d_q, d_kcache, d_vcache, d_out, n, *d_pos0, d_scratch); });
+// The tiled path as the device runs it (tiled_attention.h, attention_tiled.cu): the
+// same tiles, key ranges and chunks, each row's max and sum per chunk from eight
+// lanes' shares merged as the kernel's shuffles merge them; the products summed in
+// order where the tensor cores sum in their own.
+static void tiled_attention_host(const AttentionShape& a, const float* d_q, const uint16_t* d_kcache,
+                                 const uint16_t* d_vcache, float* d_out, int64_t n, int64_t pos0) {
+    constexpr int kLanes = 8;  // the kernel's threads per row
+    const int64_t D = a.head_dim, Q = a.n_head * D, KV = a.n_head_kv * D;
+    std::vector<float> qv(static_cast<size_t>(kTileRows * D)), acc(static_cast<size_t>(kTileRows * D));
+    std::vector<float> scores(static_cast<size_t>(kTileRows * kTileKeys));
+    for (int64_t kvh = 0; kvh < a.n_head_kv; ++kvh) {
+        for (int64_t tile = 0; tile < tile_count(a, n); ++tile) {
+            int64_t tok[kTileRows], head[kTileRows], lo[kTileRows], hi[kTileRows];
+            float m[kTileRows], l[kTileRows];
+            for (int64_t r = 0; r < kTileRows; ++r) {
+                tile_row(a, tile, kvh, r, &tok[r], &head[r]);
+                tile_row_keys(a, pos0, tok[r], n, &lo[r], &hi[r]);
+                for (int64_t i = 0; i < D; ++i)
+                    qv[r * D + i] = tok[r] < n ? f16_to_f32(f32_to_f16(d_q[tok[r] * Q + head[r] * D + i])) : 0.0f;
+                m[r] = -INFINITY, l[r] = 0.0f;
+            }
+            std::fill(acc.begin(), acc.end(), 0.0f);
+            int64_t first, last;
+            tile_keys(a, pos0, tile, n, &first, &last);
+            for (int pass = 0; pass < 2; ++pass) {
+                for (int64_t c = 0; c < tile_chunks(first, last); ++c) {
+                    const int64_t j0 = first + c * kTileKeys;
+                    for (int64_t r = 0; r < kTileRows; ++r) {
+                        for (int64_t col = 0; col < kTileKeys; ++col) {
+                            const int64_t j = j0 + col;
+                            float sc = -INFINITY;
+                            if (j >= lo[r] && j <= hi[r]) {
+                                sc = 0.0f;  // keys past `last` are staged as zeros
+                                const uint16_t* kj = d_kcache + (j % a.capacity) * KV + kvh * D;
+                                if (j <= last)
+                                    for (int64_t i = 0; i < D; ++i) sc += qv[r * D + i] * f16_to_f32(kj[i]);
+                            }
+                            scores[r * kTileKeys + col] = sc;
+                        }
+                    }
+                    for (int64_t r = 0; r < kTileRows; ++r) {
+                        const float* sr = scores.data() + r * kTileKeys;
+                        if (pass == 0) {
+                            float cm = -INFINITY;
+                            for (int64_t col = 0; col < kTileKeys; ++col) cm = std::fmax(cm, sr[col]);
+                            const float m_new = std::fmax(m[r], cm), base = m_new == -INFINITY ? 0.0f : m_new;
+                            float e[kLanes];
+                            for (int lane = 0; lane < kLanes; ++lane) {
+                                e[lane] = 0.0f;
+                                for (int64_t col = lane; col < kTileKeys; col += kLanes) e[lane] += std::exp(sr[col] - base);
+                            }
+                            for (int o = kLanes / 2; o > 0; o /= 2) {  // the kernel's butterfly
+                                float next[kLanes];
+                                for (int lane = 0; lane < kLanes; ++lane) next[lane] = e[lane] + e[lane ^ o];
+                                std::copy(next, next + kLanes, e);
+                            }
+                            if (m_new != -INFINITY) {
+                                l[r] = l[r] * std::exp(m[r] - m_new) + e[0];
+                                m[r] = m_new;
+                            }
+                            continue;
+                        }
+                        const float inv = 1.0f / l[r];
+                        for (int64_t col = 0; col < kTileKeys; ++col) {
+                            if (sr[col] == -INFINITY || j0 + col > last) continue;  // zero probability, or a zero V row
+                            const float pj = f16_to_f32(f32_to_f16(std::exp(sr[col] - m[r]) * inv));
+                            const uint16_t* vj = d_vcache + ((j0 + col) % a.capacity) * KV + kvh * D;
+                            for (int64_t i = 0; i < D; ++i) acc[r * D + i] += pj * f16_to_f32(vj[i]);
+                        }
+                    }
+                }
+            }
+            for (int64_t r = 0; r < kTileRows; ++r)
+                if (tok[r] < n) std::copy(acc.begin() + r * D, acc.begin() + (r + 1) * D, d_out + tok[r] * Q + head[r] * D);
+        }
+    }
+}
+
+bool has_tiled_attention(const Stream&, const AttentionShape& a) { return tiled_attention_fits(a); }
+
+void attention_tiled(Stream& s, const AttentionShape& a, const float* d_q, const uint16_t* d_kcache,
+                     const uint16_t* d_vcache, float* d_out, int64_t n, const int32_t* d_pos0) {
+    if (n <= 0) return;
+    if (!has_tiled_attention(s, a)) return s.fail("attention: no tiled kernel for this device or head shape");
+    enqueue(s, [=] { tiled_attention_host(a, d_q, d_kcache, d_vcache, d_out, n, *d_pos0); });
+}
+
+// One row at a time, as the one-block kernel.
+static void attention_rows(Stream& s, const AttentionShape& a, const float* d_q, const uint16_t* d_kcache,
+                           const uint16_t* d_vcache, float* d_out, int64_t n, const int32_t* d_pos0) {
     enqueue(s, [=] {
         const int64_t D = a.head_dim, Q = a.n_head * D, KV = a.n_head_kv * D;
         std::vector<float> qv(static_cast<size_t>(D)), acc(static_cast<size_t>(D));
         for (int64_t t = 0; t < n; ++t) {
-            const int64_t p = *d_pos0 + t;
-            const int64_t lo = a.window > 0 && p - a.window + 1 > 0 ? p - a.window + 1 : 0;
+            int64_t lo, p;
+            query_keys(a, *d_pos0, t, &lo, &p);
             for (int64_t h = 0; h < a.n_head; ++h) {
                 const int64_t kvh = h / (a.n_head / a.n_head_kv);
                 for (int64_t i = 0; i < D; ++i) qv[i] = f16_to_f32(f32_to_f16(d_q[t * Q + h * D + i]));
@@ -493,6 +579,22 @@ void attention(Stream& s, const AttentionShape& a, const float* d_q, const uint1
             }
         }
     });
+}
+
+void attention(Stream& s, const AttentionShape& a, const float* d_q, const uint16_t* d_kcache,
+               const uint16_t* d_vcache, float* d_out, int64_t n, const int32_t* d_pos0, float* d_scratch,
+               AttentionPath want, const ActOutput* quantized) {
+    AttentionPath path;
+    if (n <= 0 || !check_attention_shape(s, a) || !resolve_attention_path(s, a, n, d_scratch != nullptr, want, &path)) return;
+    if (quantized && quantized->rule == ActRule::q8_1 && !quantized->rows.d_sum)
+        return s.fail("attention: Q8_1 activations need their sums (ActRows::d_sum)");
+    // The device's split blocks quantize their slices with quantize_rows' arithmetic:
+    // one pass after the attention gives the same bytes.
+    if (path == AttentionPath::tiled) attention_tiled(s, a, d_q, d_kcache, d_vcache, d_out, n, d_pos0);
+    else if (path == AttentionPath::split)
+        enqueue(s, [=] { split_attention(a, d_q, d_kcache, d_vcache, d_out, n, *d_pos0, d_scratch); });
+    else attention_rows(s, a, d_q, d_kcache, d_vcache, d_out, n, d_pos0);
+    if (quantized) quantize_rows(s, quantized->rule, d_out, n, a.n_head * a.head_dim, quantized->rows);
 }
 
 }  // namespace gmg::gpu

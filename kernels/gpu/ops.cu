@@ -8,6 +8,7 @@
 #include "kernels/common/argmax_key.h"
 #include "kernels/gpu/device_common.cuh"
 #include "kernels/gpu/split_attention.h"
+#include "kernels/gpu/tiled_attention.h"
 
 namespace gmg::gpu {
 namespace {
@@ -192,11 +193,6 @@ __device__ inline void load_query(const float* qh, int64_t D, float* qv) {
     }
 }
 
-// The visible keys [*lo, *p] of query t.
-__device__ inline void visible_range(const AttentionShape& a, const int32_t* pos0, int64_t t, int64_t* lo, int64_t* p) {
-    *p = *pos0 + t;
-    *lo = a.window > 0 && *p - a.window + 1 > 0 ? *p - a.window + 1 : 0;
-}
 
 // acc (this lane's elements) += p * v, v one cached f16 row.
 __device__ inline void add_weighted_row(float* acc, float p, const uint16_t* v, int64_t D) {
@@ -237,7 +233,7 @@ __global__ void __launch_bounds__(kAttnThreadsDecode) attention_kernel(Attention
     const int64_t Q = a.n_head * D, KV = a.n_head_kv * D;
     const int64_t kvh = h / (a.n_head / a.n_head_kv);
     int64_t lo, p;
-    visible_range(a, pos0, t, &lo, &p);
+    query_keys(a, *pos0, t, &lo, &p);
     const int lane = threadIdx.x % warpSize, warp = threadIdx.x / warpSize;
     const int warps = blockDim.x / warpSize;
     const uint16_t* kbase = kcache + kvh * D;
@@ -321,7 +317,7 @@ __device__ inline SplitBlock split_block(const AttentionShape& a, const SplitPla
     SplitBlock b;
     b.head = blockIdx.x, b.chunk = blockIdx.y, b.query = blockIdx.z, b.row = b.query * a.n_head + b.head;
     int64_t lo, p;
-    visible_range(a, pos0, b.query, &lo, &p);
+    query_keys(a, *pos0, b.query, &lo, &p);
     chunk_keys(plan, lo, p, b.chunk, &b.first, &b.last);
     b.at = split_scratch(a, plan, n);
     return b;
@@ -366,7 +362,8 @@ __global__ void __launch_bounds__(kSplitThreads) split_scores_kernel(AttentionSh
 // sums the partial rows in chunk order into out.
 __global__ void __launch_bounds__(kSplitThreads) split_values_kernel(AttentionShape a, SplitPlan plan,
                                                                     const uint16_t* vcache, const int32_t* pos0,
-                                                                    float* scratch, float* out, int64_t n) {
+                                                                    float* scratch, float* out, int64_t n,
+                                                                    bool quantize, ActOutput act) {
     extern __shared__ float warp_acc[];  // per warp: head_dim accumulators
     __shared__ bool last_block;
     const SplitBlock b = split_block(a, plan, pos0, n);
@@ -410,10 +407,26 @@ __global__ void __launch_bounds__(kSplitThreads) split_values_kernel(AttentionSh
     __syncthreads();
     if (!last_block) return;
     const volatile float* parts = scratch + at.partial + row * plan.chunks * D;  // past this SM's L1
+    const int64_t base = t * a.n_head * D + h * D;  // this head's slice of the output row
     for (int64_t i = threadIdx.x; i < D; i += blockDim.x) {
         float sum = 0.0f;
         for (int64_t c = 0; c < plan.chunks; ++c) sum += parts[c * D + i];
-        out[t * a.n_head * D + h * D + i] = sum;
+        out[base + i] = sum;
+    }
+    if (!quantize) return;
+    // The slice's activation blocks for the next matmul, as quantize_rows makes them
+    // (the slice starts on a block boundary: split_quantizes).
+    __syncthreads();  // the block's sums are visible to the whole block
+    const ActRows& q = act.rows;
+    if (is_float_rule(act.rule)) {
+        for (int64_t i = threadIdx.x; i < D; i += blockDim.x) q.d_f[base + i] = round_float_act(act.rule, out[base + i]);
+        return;
+    }
+    const int blk = act_block(act.rule), groups = blockDim.x / kQuantLanes, group_lane = threadIdx.x % kQuantLanes;
+    for (int64_t b = threadIdx.x / kQuantLanes; b < D / blk; b += groups) {
+        const int64_t at_elem = base + b * blk;
+        group_quantize_block(act.rule, out + at_elem, q.d_q + at_elem, q.d_scale + at_elem / 32,
+                             q.d_sum ? q.d_sum + at_elem / 32 : nullptr, group_lane);
     }
 }
 
@@ -499,19 +512,25 @@ void qk_norm_rope_store(Stream& s, const AttentionShape& a, float* d_q, const fl
     check_launch(s, "qk_norm_rope_store");
 }
 
-void attention(Stream& s, const AttentionShape& a, const float* d_q, const uint16_t* d_kcache,
-               const uint16_t* d_vcache, float* d_out, int64_t n, const int32_t* d_pos0, float* d_scratch) {
-    if (n <= 0 || !check_attention_shape(s, a)) return;
-    if (d_scratch && n <= kSplitMaxQueries) {
-        const SplitPlan plan = split_plan(a);
-        const dim3 grid(static_cast<unsigned>(a.n_head), static_cast<unsigned>(plan.chunks), static_cast<unsigned>(n));
-        split_scores_kernel<<<grid, kSplitThreads, 0, native(s)>>>(a, plan, d_q, d_kcache, d_pos0, d_scratch, n);
-        check_launch(s, "split_scores");
-        const size_t shared = static_cast<size_t>(kSplitThreads / kMinWarp) * static_cast<size_t>(a.head_dim) * sizeof(float);
-        split_values_kernel<<<grid, kSplitThreads, shared, native(s)>>>(a, plan, d_vcache, d_pos0, d_scratch, d_out, n);
-        check_launch(s, "split_values");
-        return;
-    }
+// Flash-decoding: the chunks' scores and (max, sum), then their values; the last
+// block of each (row, head) also quantizes its slice when asked.
+static void attention_split(Stream& s, const AttentionShape& a, const float* d_q, const uint16_t* d_kcache,
+                            const uint16_t* d_vcache, float* d_out, int64_t n, const int32_t* d_pos0,
+                            float* d_scratch, const ActOutput* quantized) {
+    const SplitPlan plan = split_plan(a);
+    const dim3 grid(static_cast<unsigned>(a.n_head), static_cast<unsigned>(plan.chunks), static_cast<unsigned>(n));
+    split_scores_kernel<<<grid, kSplitThreads, 0, native(s)>>>(a, plan, d_q, d_kcache, d_pos0, d_scratch, n);
+    check_launch(s, "split_scores");
+    const size_t shared = static_cast<size_t>(kSplitThreads / kMinWarp) * static_cast<size_t>(a.head_dim) * sizeof(float);
+    split_values_kernel<<<grid, kSplitThreads, shared, native(s)>>>(a, plan, d_vcache, d_pos0, d_scratch, d_out, n,
+                                                                    quantized != nullptr,
+                                                                    quantized ? *quantized : ActOutput{});
+    check_launch(s, "split_values");
+}
+
+// One block per (head, row).
+static void attention_rows(Stream& s, const AttentionShape& a, const float* d_q, const uint16_t* d_kcache,
+                           const uint16_t* d_vcache, float* d_out, int64_t n, const int32_t* d_pos0) {
     // Few queries (decode): more warps per head, since there are only n_head blocks.
     const int threads = n <= 4 ? kAttnThreadsDecode : kAttnThreads;
     // Sized for the narrowest warp: the kernel counts warps by the warpSize it was built for.
@@ -520,6 +539,20 @@ void attention(Stream& s, const AttentionShape& a, const float* d_q, const uint1
     const dim3 grid(static_cast<unsigned>(a.n_head), static_cast<unsigned>(n));
     attention_kernel<<<grid, threads, shared, native(s)>>>(a, d_q, d_kcache, d_vcache, d_out, d_pos0);
     check_launch(s, "attention");
+}
+
+void attention(Stream& s, const AttentionShape& a, const float* d_q, const uint16_t* d_kcache,
+               const uint16_t* d_vcache, float* d_out, int64_t n, const int32_t* d_pos0, float* d_scratch,
+               AttentionPath want, const ActOutput* quantized) {
+    AttentionPath path;
+    if (n <= 0 || !check_attention_shape(s, a) || !resolve_attention_path(s, a, n, d_scratch != nullptr, want, &path)) return;
+    if (quantized && quantized->rule == ActRule::q8_1 && !quantized->rows.d_sum)
+        return s.fail("attention: Q8_1 activations need their sums (ActRows::d_sum)");
+    const bool fused = path == AttentionPath::split && quantized && split_quantizes(a, *quantized);
+    if (path == AttentionPath::split) attention_split(s, a, d_q, d_kcache, d_vcache, d_out, n, d_pos0, d_scratch, fused ? quantized : nullptr);
+    else if (path == AttentionPath::tiled) attention_tiled(s, a, d_q, d_kcache, d_vcache, d_out, n, d_pos0);
+    else attention_rows(s, a, d_q, d_kcache, d_vcache, d_out, n, d_pos0);
+    if (quantized && !fused) quantize_rows(s, quantized->rule, d_out, n, a.n_head * a.head_dim, quantized->rows);
 }
 
 }  // namespace gmg::gpu

@@ -261,8 +261,17 @@ void GpuContext::enqueue_layers(int64_t n) {
                                 global ? c.rope_base_global : c.rope_base_local,
                                 global ? c.rope_freq_scale_global : 1.0f, c.attn_scale, C.k.as<uint16_t>(),
                                 C.v.as<uint16_t>(), n, pos);
-        gpu::attention(st, C.shape, q, C.k.as<uint16_t>(), C.v.as<uint16_t>(), attn, n, pos, s.attn_scratch.as<float>());
+        // The output's activations for wo come with the attention (in decode, from its
+        // last blocks rather than one more launch).
         set_input(attn, n, c.q_dim());
+        const gpu::ActOutput attn_act{gpu::act_rule(L.wo.type), act()};
+        const bool quantize_out = !use_tensor(L.wo);
+        gpu::attention(st, C.shape, q, C.k.as<uint16_t>(), C.v.as<uint16_t>(), attn, n, pos, s.attn_scratch.as<float>(),
+                       gpu::AttentionPath::automatic, quantize_out ? &attn_act : nullptr);
+        if (quantize_out) {
+            s.prepared = true;
+            s.prepared_rule = attn_act.rule;
+        }
         project(L.wo, proj);
         residual_then_norm(proj, L.post_attn_norm, L.ffn_norm, n, L.gate);
         if (L.gate.type == L.up.type && !use_tensor(L.gate)) {

@@ -468,6 +468,23 @@ gpu::DeviceBuffer poisoned_scratch(const gpu::AttentionShape& a, int64_t n) {
                                         std::numeric_limits<float>::quiet_NaN()));
 }
 
+// The attention kernels under test: one block per row, the split decode path (for up
+// to kSplitMaxQueries rows; more take the rows kernel, as attention() would), and the
+// tiled one, forced for every row count, one included.
+enum class Path { rows, split, tiled };
+constexpr Path kPaths[] = {Path::rows, Path::split, Path::tiled};
+const char* path_name(Path p) { return p == Path::rows ? "rows" : p == Path::split ? "split" : "tiled"; }
+
+void run_attention(Path path, const gpu::AttentionShape& a, gpu::DeviceBuffer& q, gpu::DeviceBuffer& k,
+                   gpu::DeviceBuffer& v, gpu::DeviceBuffer& out, int64_t n, gpu::DeviceBuffer& pos,
+                   gpu::DeviceBuffer& scratch) {
+    const gpu::AttentionPath want = path == Path::tiled                            ? gpu::AttentionPath::tiled
+                                    : path == Path::split && n <= gpu::kSplitMaxQueries ? gpu::AttentionPath::split
+                                                                                    : gpu::AttentionPath::rows;
+    gpu::attention(*g_stream, a, q.as<float>(), k.as<uint16_t>(), v.as<uint16_t>(), out.as<float>(), n, pos.as<int32_t>(),
+                   path == Path::split ? scratch.as<float>() : nullptr, want);
+}
+
 TEST_CASE("GPU top candidates are the row's best keys, best first", "[gpu][argmax]") {
     std::mt19937 rng(21);
     // One tile, one tile and a bit, the vocabulary (two passes), and three passes; a row
@@ -505,14 +522,22 @@ TEST_CASE("GPU QK-norm, RoPE, cache store and attention match the CPU path", "[g
     };
     const Case cases[] = {{0, 8, {8, 3, 1, 7, 1}}, {5, 8, {8, 3, 1, 7, 1}},
                           {300, 64, {64, 64, 64, 64, 64, 1, 3, 64, 1, 4, 2}}};
-    for (const bool split : {false, true}) for (const Case& cs : cases) {
+    // Gemma3-1B's heads (4 query heads on one K/V head of 256); 8 query heads on 4 K/V
+    // heads of 128 (groups of 2: a tile holds 8 tokens; K/V heads past the first); one
+    // query head per K/V head of 64 (tiles of 16 tokens); groups of 8.
+    struct Heads {
+        int64_t n_head, n_head_kv, head_dim;
+    };
+    const Heads heads[] = {{4, 1, 256}, {8, 4, 128}, {4, 4, 64}, {16, 2, 128}};
+    for (const Heads& hd : heads) for (const Path path : kPaths) for (const Case& cs : cases) {
         std::mt19937 rng(9);
         const int64_t window = cs.window, n_batch = cs.n_batch;
-        CAPTURE(split, window);
+        CAPTURE(hd.n_head, hd.n_head_kv, path_name(path), window);
         gpu::AttentionShape a;
-        a.n_head = 4, a.n_head_kv = 1, a.head_dim = 256, a.n_rot = 256, a.window = window;
+        a.n_head = hd.n_head, a.n_head_kv = hd.n_head_kv, a.head_dim = hd.head_dim, a.n_rot = hd.head_dim, a.window = window;
         const int64_t D = a.head_dim, Q = a.n_head * D, KV = a.n_head_kv * D;
         a.capacity = window ? window + n_batch : 64;
+        if (path == Path::tiled && !gpu::has_tiled_attention(*g_stream, a)) continue;  // HIP, or before sm_70
         gpu::DeviceBuffer scratch = poisoned_scratch(a, gpu::kSplitMaxQueries);
         const float eps = 1e-6f, base = 10000.0f, attn_scale = 0.0625f;
         const auto qn = normal_floats(static_cast<size_t>(D), rng), kn = normal_floats(static_cast<size_t>(D), rng);
@@ -536,8 +561,7 @@ TEST_CASE("GPU QK-norm, RoPE, cache store and attention match the CPU path", "[g
             gpu::qk_norm_rope_store(*g_stream, a, dq.as<float>(), dk.as<float>(), dv.as<float>(), dqn.as<float>(),
                                     dkn.as<float>(), eps, base, 1.0f, attn_scale, kc.as<uint16_t>(), vc.as<uint16_t>(), n,
                                     dpos.as<int32_t>());
-            gpu::attention(*g_stream, a, dq.as<float>(), kc.as<uint16_t>(), vc.as<uint16_t>(), dout.as<float>(), n,
-                           dpos.as<int32_t>(), split ? scratch.as<float>() : nullptr);
+            run_attention(path, a, dq, kc, vc, dout, n, dpos, scratch);
             const auto out = to_host<float>(dout, static_cast<size_t>(n * Q));
             const auto qdev = to_host<float>(dq, static_cast<size_t>(n * Q));
 
@@ -551,8 +575,10 @@ TEST_CASE("GPU QK-norm, RoPE, cache store and attention match the CPU path", "[g
                     for (int64_t i = 0; i < D; ++i) qh[i] *= attn_scale;
                 }
                 std::vector<float> kh(k.begin() + t * KV, k.begin() + (t + 1) * KV);
-                ops::rms_norm(kh.data(), kn.data(), kh.data(), D, eps);
-                ops::rope_neox(kh.data(), a.n_rot, pos0 + t, base, 1.0f);
+                for (int64_t h = 0; h < a.n_head_kv; ++h) {
+                    ops::rms_norm(kh.data() + h * D, kn.data(), kh.data() + h * D, D, eps);
+                    ops::rope_neox(kh.data() + h * D, a.n_rot, pos0 + t, base, 1.0f);
+                }
                 const size_t slot = static_cast<size_t>(((pos0 + t) % a.capacity) * KV);
                 for (int64_t i = 0; i < KV; ++i) {
                     host_k[slot + static_cast<size_t>(i)] = f32_to_f16(kh[static_cast<size_t>(i)]);
@@ -596,12 +622,55 @@ TEST_CASE("GPU split attention over a long cache matches the CPU path", "[gpu][a
         gpu::DeviceBuffer dpos = to_device(std::vector<int32_t>{static_cast<int32_t>(pos0)});
         const auto q = normal_floats(static_cast<size_t>(n * Q), rng, 0.5f);
         gpu::DeviceBuffer dq = to_device(q), scratch = poisoned_scratch(a, n);
-        for (const bool split : {false, true}) {
-            CAPTURE(split);
+        for (const Path path : kPaths) {
+            CAPTURE(path_name(path));
+            if (path == Path::tiled && !gpu::has_tiled_attention(*g_stream, a)) continue;
             gpu::DeviceBuffer dout = to_device(std::vector<float>(static_cast<size_t>(n * Q), std::numeric_limits<float>::quiet_NaN()));
-            gpu::attention(*g_stream, a, dq.as<float>(), kc.as<uint16_t>(), vc.as<uint16_t>(), dout.as<float>(), n,
-                           dpos.as<int32_t>(), split ? scratch.as<float>() : nullptr);
+            run_attention(path, a, dq, kc, vc, dout, n, dpos, scratch);
             check_attention_output(a, q, host_k, host_v, pos0, n, to_host<float>(dout, static_cast<size_t>(n * Q)));
+        }
+    }
+}
+
+TEST_CASE("attention's quantized output is quantize_rows of its output", "[gpu][fused][attention]") {
+    // Decode's split blocks quantize their heads' slices themselves (when head_dim is whole
+    // activation blocks); the other paths, and Q8_K over heads of 128, quantize after.
+    std::mt19937 rng(23);
+    std::string err;
+    for (const int64_t head_dim : {int64_t{256}, int64_t{128}}) {
+        gpu::AttentionShape a;
+        a.n_head = 4, a.n_head_kv = 1, a.head_dim = head_dim, a.n_rot = head_dim, a.capacity = 700, a.window = 0;
+        const int64_t D = a.head_dim, Q = a.n_head * D, KV = a.n_head_kv * D, n_max = 9;
+        std::vector<uint16_t> host_k(static_cast<size_t>(a.capacity * KV)), host_v(host_k.size());
+        for (auto& x : host_k) x = f32_to_f16(std::normal_distribution<float>(0.0f, 0.4f)(rng));
+        for (auto& x : host_v) x = f32_to_f16(std::normal_distribution<float>(0.0f, 1.0f)(rng));
+        gpu::DeviceBuffer kc = to_device(host_k), vc = to_device(host_v);
+        gpu::DeviceBuffer dq = to_device(normal_floats(static_cast<size_t>(n_max * Q), rng, 0.5f));
+        gpu::DeviceBuffer dpos = to_device(std::vector<int32_t>{600}), scratch = poisoned_scratch(a, gpu::kSplitMaxQueries);
+        for (const gpu::ActRule rule : {gpu::ActRule::q8_0, gpu::ActRule::q8_1, gpu::ActRule::q8_K, gpu::ActRule::f16,
+                                        gpu::ActRule::bf16}) {
+            for (const int64_t n : {int64_t{1}, int64_t{3}, int64_t{9}}) {
+                CAPTURE(head_dim, static_cast<int>(rule), n);
+                const size_t elems = static_cast<size_t>(n * Q), blocks = elems / 32;
+                gpu::DeviceBuffer out = to_device(std::vector<float>(elems, std::numeric_limits<float>::quiet_NaN()));
+                gpu::DeviceBuffer q1 = to_device(std::vector<int8_t>(elems, 99)), q2 = to_device(std::vector<int8_t>(elems, 98));
+                gpu::DeviceBuffer s1 = to_device(std::vector<float>(blocks, -1.0f)), s2 = to_device(std::vector<float>(blocks, -2.0f));
+                gpu::DeviceBuffer u1 = to_device(std::vector<float>(blocks, -1.0f)), u2 = to_device(std::vector<float>(blocks, -2.0f));
+                gpu::DeviceBuffer f1 = to_device(std::vector<float>(elems, -1.0f)), f2 = to_device(std::vector<float>(elems, -2.0f));
+                const gpu::ActOutput fused{rule, {q1.as<int8_t>(), s1.as<float>(), f1.as<float>(), u1.as<float>()}};
+                const gpu::ActRows plain{q2.as<int8_t>(), s2.as<float>(), f2.as<float>(), u2.as<float>()};
+                gpu::attention(*g_stream, a, dq.as<float>(), kc.as<uint16_t>(), vc.as<uint16_t>(), out.as<float>(), n,
+                               dpos.as<int32_t>(), scratch.as<float>(), gpu::AttentionPath::automatic, &fused);
+                gpu::quantize_rows(*g_stream, rule, out.as<float>(), n, Q, plain);
+                REQUIRE(g_stream->sync(&err));
+                if (gpu::is_float_rule(rule)) {
+                    CHECK(to_host<float>(f1, elems) == to_host<float>(f2, elems));
+                    continue;
+                }
+                CHECK(to_host<int8_t>(q1, elems) == to_host<int8_t>(q2, elems));
+                CHECK(to_host<float>(s1, blocks) == to_host<float>(s2, blocks));  // one scale per 32 (Q8_K repeats its own)
+                if (rule == gpu::ActRule::q8_1) CHECK(to_host<float>(u1, blocks) == to_host<float>(u2, blocks));
+            }
         }
     }
 }
