@@ -86,7 +86,8 @@ inline bool gpu_option(const char* tool, int argc, char** argv, int& i, gmg_mode
 }
 
 inline constexpr const char* kGpuUsage =
-    "  -ngl, --n-gpu-layers N  run on the GPU: -1 or >= the layer count (e.g. 99) = the whole model (default 0: CPU)\n"
+    "  -ngl, --n-gpu-layers N  layers on the GPU: -1 or >= the layer count (e.g. 99) = the whole model; fewer: the\n"
+    "                          last N layers and the LM head, the rest on the CPU (default 0: CPU)\n"
     "  -mg, --main-gpu N       which GPU (default 0)\n";
 
 inline std::string read_file(const char* tool, const std::string& path) {

@@ -103,8 +103,11 @@ typedef struct gmg_model_params {
                           decode, about the file's size (Q2_K, IQ3_S, IQ3_XXS: 20-40% more);
                           0: read the file's blocks directly */
     int32_t n_gpu_layers; /* default 0: run on the CPU. -1 (or >= n_layer, e.g. 99): the whole model on
-                             a GPU (weights and KV cache in device memory); partial offload is refused.
-                             Fails with GMG_ERR_UNSUPPORTED when there is no GPU or no GPU build. */
+                             a GPU (weights and KV cache in device memory). 1..n_layer-1: the last
+                             n_gpu_layers layers, the final norm and the LM head on the GPU, the
+                             embedding and the first layers on the CPU (their hidden rows are copied
+                             across once per step). Fails with GMG_ERR_UNSUPPORTED when there is no
+                             GPU or no GPU build. */
     int32_t gpu_device;   /* which GPU (default 0) */
 } gmg_model_params;
 GMG_API void gmg_model_params_init(gmg_model_params* params);

@@ -23,12 +23,13 @@ Status gpu_error(const std::string& what) { return {StatusCode::internal, "GPU: 
 
 // ---- weights -------------------------------------------------------------------
 
-Status GpuModel::upload(const Gemma3Model& model, int device, std::unique_ptr<GpuModel>* out) {
+Status GpuModel::upload(const Gemma3Model& model, int device, int64_t first_layer, std::unique_ptr<GpuModel>* out) {
     std::string err;
     gpu::Stream stream;
     if (!stream.create(device, &err)) return {StatusCode::unsupported, "GPU offload requested, but " + err};
     std::unique_ptr<GpuModel> m(new GpuModel());
     m->device_ = device;
+    m->first_layer_ = first_layer;
     m->buffers_.reserve(16 * model.layers().size() + 4);
 
     auto copy = [&](const void* src, size_t bytes, const void** dst) -> Status {
@@ -56,7 +57,8 @@ Status GpuModel::upload(const Gemma3Model& model, int device, std::unique_ptr<Gp
     };
 
     Status s;
-    for (const Gemma3Layer& L : model.layers()) {
+    for (size_t il = static_cast<size_t>(first_layer); il < model.layers().size(); ++il) {
+        const Gemma3Layer& L = model.layers()[il];
         Layer d{};
         for (auto [w, dw] : {std::pair{&L.wq, &d.wq}, {&L.wk, &d.wk}, {&L.wv, &d.wv}, {&L.wo, &d.wo},
                              {&L.gate, &d.gate}, {&L.up, &d.up}, {&L.down, &d.down}})
@@ -129,9 +131,10 @@ Status GpuContext::create(const Gemma3Model& model, int64_t n_ctx, int64_t n_bat
               s.act_tensor.allocate(gpu::tensor_activation_bytes(n_batch, widest), &err) &&
               s.host_x.allocate(B * c.n_embd * F, &err) && s.host_pos.allocate(sizeof(int32_t), &err) &&
               s.host_logits.allocate(c.n_vocab * F, &err) && s.host_best.allocate(sizeof(int32_t), &err);
-    s.cache.resize(static_cast<size_t>(c.n_layer));
-    for (int64_t il = 0; ok && il < c.n_layer; ++il) {
-        State::LayerCache& L = s.cache[static_cast<size_t>(il)];
+    const int64_t first = gm->first_layer();
+    s.cache.resize(static_cast<size_t>(c.n_layer - first));
+    for (int64_t il = first; ok && il < c.n_layer; ++il) {
+        State::LayerCache& L = s.cache[static_cast<size_t>(il - first)];
         L.shape = {c.n_head, c.n_head_kv, c.head_dim, c.n_rot, KvCache::layer_capacity(c, il, n_ctx, n_batch),
                    c.is_global(il) ? 0 : c.sliding_window};
         const size_t bytes = static_cast<size_t>(L.shape.capacity * c.kv_dim()) * sizeof(uint16_t);
@@ -252,9 +255,10 @@ void GpuContext::enqueue_layers(int64_t n) {
           *up = s.up.as<float>();
     const auto* pos = s.pos.as<int32_t>();
     norm_input(x, gm.layers()[0].attn_norm, n, gm.layers()[0].wq);
-    for (int64_t il = 0; il < c.n_layer; ++il) {
-        const GpuModel::Layer& L = gm.layers()[static_cast<size_t>(il)];
-        State::LayerCache& C = s.cache[static_cast<size_t>(il)];
+    const int64_t first = gm.first_layer();
+    for (int64_t il = first; il < c.n_layer; ++il) {
+        const GpuModel::Layer& L = gm.layers()[static_cast<size_t>(il - first)];
+        State::LayerCache& C = s.cache[static_cast<size_t>(il - first)];
         const bool global = c.is_global(il);
         project_qkv(L, q, k, v);
         gpu::qk_norm_rope_store(st, C.shape, q, k, v, L.q_norm, L.k_norm, c.rms_eps,
@@ -285,7 +289,7 @@ void GpuContext::enqueue_layers(int64_t n) {
         set_input(gate, n, c.n_ff);
         project(L.down, proj);
         if (il + 1 < c.n_layer) {
-            const GpuModel::Layer& next = gm.layers()[static_cast<size_t>(il + 1)];
+            const GpuModel::Layer& next = gm.layers()[static_cast<size_t>(il + 1 - first)];
             residual_then_norm(proj, L.post_ffw_norm, next.attn_norm, n, next.wq);
         } else {
             gpu::add_rms_norm(st, x, proj, L.post_ffw_norm, n, E, c.rms_eps);
@@ -320,14 +324,16 @@ void GpuContext::enqueue_ranked(const float* d_row) {
 
 static_assert(gpu::kTopCandidates == kDeviceCandidates, "the sampler's device ranking is the backend's");
 
-Status GpuContext::forward(const TokenId* tokens, int64_t n, int64_t pos0, bool all_logits, float* logits,
-                           TokenId* greedy, std::vector<std::pair<float, TokenId>>* ranked) {
+Status GpuContext::forward(const TokenId* tokens, const float* hidden, int64_t n, int64_t pos0, bool all_logits,
+                           float* logits, TokenId* greedy, std::vector<std::pair<float, TokenId>>* ranked) {
     State& s = *s_;
     const Gemma3Config& c = model_.config();
     const int64_t V = c.n_vocab;
     if (n < 1 || n > s.n_batch || pos0 + n > s.n_ctx) return {StatusCode::internal, "GPU forward: bad step size"};
     if (!s.stream.activate()) return gpu_error("cannot select the context's device");
-    model_.embed(tokens, n, s.host_x.as<float>());  // on the host, into the page-locked buffer the step uploads
+    // The step's input rows, on the host, into the page-locked buffer the step uploads.
+    if (hidden) std::memcpy(s.host_x.data(), hidden, static_cast<size_t>(n * c.n_embd) * sizeof(float));
+    else model_.embed(tokens, n, s.host_x.as<float>());
     *s.host_pos.as<int32_t>() = static_cast<int32_t>(pos0);
     std::string err;
 

@@ -1,7 +1,9 @@
-// Whole-model GPU offload: the weights copied to one device in their GGUF block
-// formats (no dequantized copies), and a context that runs Gemma3 steps there
-// with its KV cache in device memory. Behind Gemma3Model / Gemma3Context: a model
-// loaded with n_gpu_layers != 0 runs every context on the GPU.
+// GPU offload: the weights of the last layers (all of them, or the last
+// n_gpu_layers), the final norm and the LM head copied to one device in their GGUF
+// block formats (no dequantized copies), and a context that runs those layers of a
+// Gemma3 step there with their KV cache in device memory. Behind Gemma3Model /
+// Gemma3Context: a model loaded with n_gpu_layers != 0 runs every context's layers
+// from first_layer() on the GPU (the ones before, and the embedding, on the CPU).
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -18,9 +20,10 @@ class Gemma3Model;
 
 class GpuModel {
 public:
-    // Copies the model's weights to `device`. Fails cleanly without a GPU build,
-    // a device, enough device memory, or a kernel for one of the weight types.
-    static Status upload(const Gemma3Model& model, int device, std::unique_ptr<GpuModel>* out);
+    // Copies layers first_layer.. of the model, its final norm and LM head to `device`.
+    // Fails cleanly without a GPU build, a device, enough device memory, or a kernel
+    // for one of the weight types.
+    static Status upload(const Gemma3Model& model, int device, int64_t first_layer, std::unique_ptr<GpuModel>* out);
 
     struct Layer {
         gpu::DeviceWeight wq, wk, wv, wo, gate, up, down;
@@ -28,13 +31,15 @@ public:
     };
     int device() const { return device_; }
     uint64_t bytes() const { return bytes_; }
-    const std::vector<Layer>& layers() const { return layers_; }
+    int64_t first_layer() const { return first_layer_; }  // 0: the whole model
+    const std::vector<Layer>& layers() const { return layers_; }  // layers first_layer().. (index il - first_layer())
     const gpu::DeviceWeight& lm_head() const { return lm_head_; }
     const float* output_norm() const { return output_norm_; }
 
 private:
     GpuModel() = default;
     int device_ = 0;
+    int64_t first_layer_ = 0;
     uint64_t bytes_ = 0;
     std::vector<gpu::DeviceBuffer> buffers_;  // owns every device array below
     std::vector<Layer> layers_;
@@ -46,13 +51,15 @@ class GpuContext {
 public:
     static Status create(const Gemma3Model& model, int64_t n_ctx, int64_t n_batch, std::unique_ptr<GpuContext>* out);
     ~GpuContext();
-    // Evaluates n <= n_batch tokens at positions pos0...; logits (n_vocab floats per
+    // Evaluates n <= n_batch tokens at positions pos0... from their embeddings, or
+    // (partial offload) from `hidden`, their rows (n, n_embd) after the CPU's layers;
+    // logits (n_vocab floats per
     // row: every token when all_logits, else the last) when logits is not null;
     // *greedy = the last token's highest-logit id when greedy is not null (picked on
     // the device, so that without logits only that id is copied back); *ranked, when
     // asked for instead, the last token's min(gpu::kTopCandidates, n_vocab) best
     // (logit, id) in the sampler's order, ranked on the device (512 bytes copied back).
-    Status forward(const TokenId* tokens, int64_t n, int64_t pos0, bool all_logits, float* logits,
+    Status forward(const TokenId* tokens, const float* hidden, int64_t n, int64_t pos0, bool all_logits, float* logits,
                    TokenId* greedy = nullptr, std::vector<std::pair<float, TokenId>>* ranked = nullptr);
     uint64_t cache_bytes() const { return cache_bytes_; }
 

@@ -97,11 +97,10 @@ Status Gemma3Model::load(const std::string& path, const Options& options, std::u
         if (!s.ok()) return in_file(s);
     }
     if (options.n_gpu_layers != 0) {
-        if (options.n_gpu_layers > 0 && options.n_gpu_layers < c.n_layer)
-            return {StatusCode::unsupported,
-                    fmt::format("n_gpu_layers = {}: partial offload is not supported; use -1 (or >= {}) to run the "
-                                "whole model on the GPU, or 0 for the CPU", options.n_gpu_layers, c.n_layer)};
-        if (Status s = GpuModel::upload(*m, options.gpu_device, &m->gpu_); !s.ok()) return s;
+        // As llama.cpp counts them: the last n_gpu_layers layers go to the GPU.
+        const bool whole = options.n_gpu_layers < 0 || options.n_gpu_layers >= c.n_layer;
+        const int64_t first = whole ? 0 : c.n_layer - options.n_gpu_layers;
+        if (Status s = GpuModel::upload(*m, options.gpu_device, first, &m->gpu_); !s.ok()) return s;
     }
     *out = std::move(m);
     return Status::success();

@@ -55,8 +55,9 @@ public:
         int n_threads = 0;  // unused since weights stay mapped; kept for API stability
         bool vocab_only = false;  // metadata and vocabulary only: enough to tokenize
         bool prompt_repack = true;  // see gmg_model_params::prompt_repack
-        // Layers offloaded to the GPU: 0 none; -1 or >= n_layer the whole model
-        // (partial offload is not implemented and is refused).
+        // Layers offloaded to the GPU: 0 none; -1 or >= n_layer the whole model;
+        // 1..n_layer-1 the last n_gpu_layers layers, with the final norm and LM head
+        // (the embedding and the first layers stay on the CPU).
         int n_gpu_layers = 0;
         int gpu_device = 0;
     };

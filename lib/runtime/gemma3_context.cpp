@@ -75,12 +75,13 @@ Gemma3Context::Gemma3Context(const Gemma3Model& m, const Options& o)
       n_ctx_(o.n_ctx > 0 ? o.n_ctx : m.config().n_ctx_train),
       n_batch_(o.n_batch),
       n_threads_(o.n_threads > 0 ? o.n_threads : omp_get_max_threads()),
+      cpu_layers_(m.gpu() ? m.gpu()->first_layer() : m.config().n_layer),
       reference_(o.reference),
       isa_(o.reference ? cpu::Isa::scalar
                        : o.isa ? cpu::cap_isa(*o.isa)
                                : cpu::active_isa()),
-      cache_(m.gpu() ? KvCache() : KvCache(m.config(), n_ctx_, n_batch_)) {
-    if (m.gpu()) return;  // the GPU context keeps its own cache and scratch
+      cache_(cpu_layers_ > 0 ? KvCache(m.config(), n_ctx_, n_batch_, cpu_layers_) : KvCache()) {
+    if (cpu_layers_ == 0) return;  // the GPU context keeps its own cache and scratch
     const size_t B = static_cast<size_t>(n_batch_);
     x_.resize(B * cfg_.n_embd);
     h_.resize(B * cfg_.n_embd);
@@ -148,12 +149,15 @@ Status Gemma3Context::decode(std::span<const TokenId> tokens, bool all_logits, s
         if (logits && all_logits) out = logits->data() + start * V;
         else if (logits && last_chunk) out = logits->data();
         if (gpu_) {
-            if (Status s = gpu_->forward(tokens.data() + start, n, n_past_, all_logits, out, last_chunk ? greedy : nullptr,
-                                         last_chunk ? ranked : nullptr);
+            const float* hidden = nullptr;  // partial offload: the CPU's layers first
+            if (cpu_layers_ > 0) forward_layers(tokens.data() + start, n), hidden = x_.data();
+            if (Status s = gpu_->forward(tokens.data() + start, hidden, n, n_past_, all_logits, out,
+                                         last_chunk ? greedy : nullptr, last_chunk ? ranked : nullptr);
                 !s.ok())
                 return s;
         } else {
-            forward_batch(tokens.data() + start, n, all_logits, out);
+            forward_layers(tokens.data() + start, n);
+            if (out) forward_head(n, all_logits, out);
         }
         n_past_ += n;
     }
@@ -174,14 +178,14 @@ void Gemma3Context::per_token(int64_t n, F&& f) const {
     for (int64_t t = 0; t < n; ++t) f(t);
 }
 
-void Gemma3Context::forward_batch(const TokenId* tokens, int64_t n, bool all_logits, float* logits) {
+void Gemma3Context::forward_layers(const TokenId* tokens, int64_t n) {
     const Gemma3Config& c = cfg_;
     const int64_t E = c.n_embd, Q = c.q_dim(), KV = c.kv_dim(), D = c.head_dim, F = c.n_ff;
     const int64_t pos0 = n_past_;
 
     model_.embed(tokens, n, x_.data());
 
-    for (int64_t il = 0; il < c.n_layer; ++il) {
+    for (int64_t il = 0; il < cpu_layers_; ++il) {
         const Gemma3Layer& L = model_.layers()[static_cast<size_t>(il)];
         const bool global = c.is_global(il);
         const float base = global ? c.rope_base_global : c.rope_base_local;
@@ -224,7 +228,11 @@ void Gemma3Context::forward_batch(const TokenId* tokens, int64_t n, bool all_log
         project(L.down, proj_.data());
         add_post_normed(L.post_ffw_norm, n);
     }
-    if (!logits) return;
+}
+
+void Gemma3Context::forward_head(int64_t n, bool all_logits, float* logits) {
+    const Gemma3Config& c = cfg_;
+    const int64_t E = c.n_embd;
     // LM head only for the positions whose logits are wanted.
     const int64_t first = all_logits ? 0 : n - 1;
     const int64_t m = n - first;

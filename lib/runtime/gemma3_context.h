@@ -41,9 +41,9 @@ public:
     int64_t n_ctx() const { return n_ctx_; }
     int64_t n_vocab() const { return cfg_.n_vocab; }
     cpu::Isa isa() const { return isa_; }
-    bool on_gpu() const { return gpu_ != nullptr; }
+    bool on_gpu() const { return gpu_ != nullptr; }  // (some of) its layers run on a GPU
     const Gemma3Model& model() const { return model_; }
-    uint64_t cache_bytes() const { return gpu_ ? gpu_->cache_bytes() : cache_.bytes(); }
+    uint64_t cache_bytes() const { return (gpu_ ? gpu_->cache_bytes() : 0) + cache_.bytes(); }
     void reset() { n_past_ = 0; }
     // Forgets positions >= n. Sliding-window rings can only be rewound by at
     // most n_batch positions (older keys are gone); further needs reset().
@@ -51,7 +51,10 @@ public:
 
 private:
     Gemma3Context(const Gemma3Model& m, const Options& o);
-    void forward_batch(const TokenId* tokens, int64_t n, bool all_logits, float* logits);
+    // The embedding and the CPU's layers (all but a GPU's) for n tokens into x_.
+    void forward_layers(const TokenId* tokens, int64_t n);
+    // The final norm, LM head and soft-cap over x_'s rows (the last, or all) into logits.
+    void forward_head(int64_t n, bool all_logits, float* logits);
     void attention(int64_t il, int64_t n, int64_t pos0);
     // f(t) for each of n tokens, spread over the threads (the per-token steps are independent).
     template <class F>
@@ -71,14 +74,15 @@ private:
     const Gemma3Config& cfg_;
     int64_t n_ctx_, n_batch_;
     int n_threads_;
+    int64_t cpu_layers_;  // layers 0..cpu_layers_-1 run here; the rest (if any) on the GPU
     bool reference_;
     cpu::Isa isa_;
     PreparedInput input_;
     const float* input_x_ = nullptr;
     int64_t input_n_ = 0;
     int64_t n_past_ = 0;
-    KvCache cache_;                      // CPU runs only
-    std::unique_ptr<GpuContext> gpu_;    // models offloaded to a GPU
+    KvCache cache_;                      // the CPU's layers
+    std::unique_ptr<GpuContext> gpu_;    // the GPU's layers, for models offloaded to one
     // Scratch, sized for n_batch tokens: (tokens, width) row-major.
     std::vector<float> x_, h_, q_, k_, v_, attn_, proj_, gate_, up_, act_in_;
 };

@@ -4,9 +4,10 @@
 
 namespace gmg {
 
-KvCache::KvCache(const Gemma3Config& c, int64_t n_ctx, int64_t n_batch) : kv_dim_(c.kv_dim()) {
-    layers_.resize(static_cast<size_t>(c.n_layer));
-    for (int64_t il = 0; il < c.n_layer; ++il) {
+KvCache::KvCache(const Gemma3Config& c, int64_t n_ctx, int64_t n_batch, int64_t n_layers) : kv_dim_(c.kv_dim()) {
+    if (n_layers < 0 || n_layers > c.n_layer) n_layers = c.n_layer;
+    layers_.resize(static_cast<size_t>(n_layers));
+    for (int64_t il = 0; il < n_layers; ++il) {
         Layer& L = layers_[static_cast<size_t>(il)];
         L.capacity = layer_capacity(c, il, n_ctx, n_batch);
         L.k.assign(static_cast<size_t>(L.capacity * kv_dim_), 0);

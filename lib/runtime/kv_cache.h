@@ -13,7 +13,9 @@ namespace gmg {
 class KvCache {
 public:
     KvCache() = default;
-    KvCache(const Gemma3Config& c, int64_t n_ctx, int64_t n_batch);
+    // Layers 0..n_layers-1 (all when n_layers < 0; a partially offloaded model's GPU
+    // layers keep theirs on the device).
+    KvCache(const Gemma3Config& c, int64_t n_ctx, int64_t n_batch, int64_t n_layers = -1);
 
     // Slots of layer il: every position on global layers, window + n_batch on local ones.
     static int64_t layer_capacity(const Gemma3Config& c, int64_t il, int64_t n_ctx, int64_t n_batch);

@@ -9,7 +9,9 @@ over the CPU's top-20 within the noise band of two independent float orders), a
 prompt fed token by token (the captured decode graph) gives the batch's logits,
 greedy decoding follows the CPU path's tokens, greedy generation with the token
 picked on the device gives the text of the host's pick, and sampled generation
-from candidates ranked on the device draws what the host sampler draws.
+from candidates ranked on the device draws what the host sampler draws. A partial
+offload (the last half of the layers on the GPU) passes the same logit and replay
+checks, and its decode steps fed the CPU's greedy tokens give the CPU's logits.
 Usage: check_gpu_model.py MODEL
 """
 import os
@@ -40,13 +42,32 @@ def expect_refused(model_path, ngl, words):
     raise AssertionError(f"n_gpu_layers={ngl} loaded without a GPU")
 
 
-def greedy(ctx, n):
-    """n greedy tokens continuing from the context's last logits."""
+def greedy(ctx, n, rows=None):
+    """n greedy tokens continuing from the context's last logits (each step's logits
+    appended to rows when given)."""
     out = []
     for _ in range(n):
-        out.append(int(np.argmax(ctx.logits_array())))
+        logits = ctx.logits_array()
+        if rows is not None:
+            rows.append(logits.copy())
+        out.append(int(np.argmax(logits)))
         ctx.decode([out[-1]])
     return out
+
+
+def compare_rows(what, ours, ref):
+    """Top-1 identical where the reference's top-2 margin is clear, and max |dlogit| over
+    its top-20 within the noise band. Returns the per-row differences."""
+    top20 = np.argsort(-ref, axis=1)[:, :20]
+    diff = np.abs(np.take_along_axis(ours, top20, axis=1) - np.take_along_axis(ref, top20, axis=1)).max(axis=1)
+    top2 = np.sort(ref, axis=1)[:, -2:]
+    clear = (top2[:, 1] - top2[:, 0]) > 0.5
+    same = ours.argmax(axis=1) == ref.argmax(axis=1)
+    print(f"{what}: max|dlogit| over the CPU's top-20 {diff.max():.4f} (first row: {diff[0]:.2e}), "
+          f"top-1 {int(same[clear].sum())}/{int(clear.sum())} where clear")
+    assert same[clear].all(), f"{what}: top-1 differs from the CPU path where its margin is clear"
+    assert diff.max() <= TOP20_TOL, f"{what}: max |dlogit| {diff.max()} vs the CPU path"
+    return diff
 
 
 def main():
@@ -75,15 +96,7 @@ def main():
     with gpu.context(n_ctx=256, n_batch=64) as ctx:
         ctx.decode(prompt, all_logits=True)
         ours = np.stack([ctx.logits_array(i) for i in range(len(prompt))])
-        top2 = np.sort(ref, axis=1)[:, -2:]
-        clear = (top2[:, 1] - top2[:, 0]) > 0.5
-        same = ours.argmax(axis=1) == ref.argmax(axis=1)
-        top20 = np.argsort(-ref, axis=1)[:, :20]
-        diff = np.abs(np.take_along_axis(ours, top20, axis=1) - np.take_along_axis(ref, top20, axis=1)).max(axis=1)
-        print(f"prompt logits over the CPU's top-20: max|dlogit| {diff.max():.4f} (position 0: {diff[0]:.2e}), "
-              f"top-1 {int(same[clear].sum())}/{int(clear.sum())} where clear")
-        assert same[clear].all(), "top-1 differs from the CPU path where its margin is clear"
-        assert diff.max() <= TOP20_TOL, f"max |dlogit| {diff.max()} vs the CPU path"
+        diff = compare_rows("prompt logits", ours, ref)
         # The emulation runs the CPU path's arithmetic up to summation order, and position 0
         # has no attention noise: it must agree tightly (a real device's prompt path uses
         # f16 tensor-core tiles, so there it is only reported).
@@ -132,13 +145,43 @@ def main():
             host_text = gpu.detokenize(drawn)
         print(f"sampled generate, ranked on the device: {ranked_text!r}")
         assert ranked_text == host_text, f"device-ranked sampling {ranked_text!r} vs host sampling {host_text!r}"
+    cpu_rows = []
     with cpu.context(n_ctx=256, n_batch=64) as cctx:
         cctx.decode(prompt)
-        steps_cpu = greedy(cctx, 16)
+        steps_cpu = greedy(cctx, 16, cpu_rows)
     n_same = next((i for i, (a, b) in enumerate(zip(steps_gpu, steps_cpu)) if a != b), 16)
     print(f"greedy: {n_same}/16 tokens identical")
     assert n_same >= 8, f"greedy text parts from the CPU path after {n_same} tokens"
+    check_partial(model_path, cpu.info.n_layer, prompt, ref, steps_cpu, np.stack(cpu_rows), emulated)
     return 0
+
+
+def check_partial(model_path, n_layer, prompt, ref, steps_cpu, cpu_rows, emulated):
+    """Partial offload: the last half of the layers (and the LM head) on the GPU, the rest
+    on the CPU, the hidden rows handed across in every step. The prompt's logits, then
+    the CPU path's greedy tokens fed one by one (so that a near tie, which either side
+    may break its own way, cannot send the two texts apart) against the CPU's logits."""
+    ngl = n_layer // 2
+    part = g.Model(model_path, n_gpu_layers=ngl)
+    with part.context(n_ctx=256, n_batch=64) as ctx:
+        ctx.decode(prompt, all_logits=True)
+        ours = np.stack([ctx.logits_array(i) for i in range(len(prompt))])
+        diff = compare_rows(f"partial offload ({ngl} of {n_layer} layers), prompt", ours, ref)
+        if emulated:
+            assert diff[0] <= 1e-3, f"partial offload: position 0 differs from the CPU path by {diff[0]}"
+        rows = []
+        for tok in steps_cpu[:8]:
+            rows.append(ctx.logits_array())
+            ctx.decode([tok])
+        compare_rows("partial offload, 8 decode steps on the CPU's tokens", np.stack(rows), cpu_rows[:8])
+    with part.context(n_ctx=256, n_batch=64) as ctx:  # single tokens: both caches and the graph at each position
+        rows = []
+        for t in prompt:
+            ctx.decode([t])
+            rows.append(ctx.logits_array())
+        step_diff = float(np.abs(np.stack(rows) - ours).max())
+    print(f"partial offload, token by token vs one batch: max|dlogit| {step_diff:.4f}")
+    assert step_diff <= (0.0 if emulated else TOP20_TOL), f"partial offload: token-by-token logits differ by {step_diff}"
 
 
 if __name__ == "__main__":
