@@ -14,6 +14,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -164,16 +165,22 @@ int main(int argc, char** argv) {
     // Attention: one decode query over a long f16 cache, Gemma3-1B heads (4 query
     // heads on one KV head of 256), one block per head against the keys split
     // across blocks (split_attention.h).
+    // A K and a V cache of the shape's capacity, the same N(0, sigma) f16 values in both.
+    auto random_cache = [&](const gpu::AttentionShape& at, float sigma) {
+        const size_t elems = static_cast<size_t>(at.capacity * at.n_head_kv * at.head_dim);
+        std::pair<gpu::DeviceBuffer, gpu::DeviceBuffer> kv{alloc(elems * 2), alloc(elems * 2)};
+        std::vector<uint16_t> hc(elems);
+        for (auto& v : hc) v = f32_to_f16(std::normal_distribution<float>(0.0f, sigma)(rng));
+        g_stream.upload(kv.first.data(), hc.data(), elems * 2);
+        g_stream.upload(kv.second.data(), hc.data(), elems * 2);
+        return kv;
+    };
     std::printf("\n| attention, one decode query | path | us | GB/s of K+V | %% of copy |\n|---|---|---:|---:|---:|\n");
     for (const int64_t positions : {int64_t{4096}, int64_t{32768}}) {
         gpu::AttentionShape at;
         at.n_head = 4, at.n_head_kv = 1, at.head_dim = 256, at.n_rot = 256, at.capacity = positions, at.window = 0;
         const size_t cache_elems = static_cast<size_t>(at.capacity * at.n_head_kv * at.head_dim);
-        gpu::DeviceBuffer kc = alloc(cache_elems * 2), vc = alloc(cache_elems * 2);
-        std::vector<uint16_t> hc(cache_elems);
-        for (auto& v : hc) v = f32_to_f16(std::normal_distribution<float>(0.0f, 1.0f)(rng));
-        g_stream.upload(kc.data(), hc.data(), cache_elems * 2);
-        g_stream.upload(vc.data(), hc.data(), cache_elems * 2);
+        auto [kc, vc] = random_cache(at, 1.0f);
         gpu::DeviceBuffer qd = alloc(static_cast<size_t>(at.n_head * at.head_dim) * sizeof(float));
         gpu::DeviceBuffer od = alloc(static_cast<size_t>(at.n_head * at.head_dim) * sizeof(float));
         gpu::DeviceBuffer scratch = alloc(gpu::attention_scratch_bytes(at, 1));
@@ -208,12 +215,7 @@ int main(int argc, char** argv) {
         gpu::AttentionShape at;
         at.n_head = 4, at.n_head_kv = 1, at.head_dim = 256, at.n_rot = 256, at.window = pc.window;
         at.capacity = pc.window ? pc.window + n : pc.depth + n;
-        const size_t cache_elems = static_cast<size_t>(at.capacity * at.n_head_kv * at.head_dim);
-        gpu::DeviceBuffer kc = alloc(cache_elems * 2), vc = alloc(cache_elems * 2);
-        std::vector<uint16_t> hc(cache_elems);
-        for (auto& v : hc) v = f32_to_f16(std::normal_distribution<float>(0.0f, 0.3f)(rng));
-        g_stream.upload(kc.data(), hc.data(), cache_elems * 2);
-        g_stream.upload(vc.data(), hc.data(), cache_elems * 2);
+        auto [kc, vc] = random_cache(at, 0.3f);
         const size_t qn = static_cast<size_t>(n * at.n_head * at.head_dim);
         gpu::DeviceBuffer qd = alloc(qn * sizeof(float)), od = alloc(qn * sizeof(float));
         std::vector<float> qh(qn);

@@ -163,6 +163,12 @@ struct ActRows {
     float* d_sum = nullptr;  // Q8_1 only: its stored d * sum(q) per 32 (n*k/32), for Q4_1/Q5_1
 };
 void quantize_rows(Stream& s, ActRule rule, const float* d_x, int64_t n, int64_t k, const ActRows& out);
+// Where a kernel also writes its output quantized for the matrix that reads it next
+// (as quantize_rows would), sparing that launch.
+struct ActOutput {
+    ActRule rule = ActRule::q8_0;
+    ActRows rows;
+};
 
 // A weight matrix on the device, in its GGUF block format.
 struct DeviceWeight {
@@ -180,9 +186,26 @@ void matmul(Stream& s, const DeviceWeight& w, const ActRows& act, int64_t n, flo
 // launch (q, k, v): d_y[j] receives (n, w[j].rows).
 void matmul_multi(Stream& s, const DeviceWeight* w, float* const* d_y, int count, const ActRows& act, int64_t n);
 // gate and up (one type and shape) and the GeGLU after them in one launch:
-// y[c * ldy + r] = gelu(gate[r] . act[c]) * (up[r] . act[c]).
+// y[c * ldy + r] = gelu(gate[r] . act[c]) * (up[r] . act[c]). With `quantized` (its
+// buffers not act's, which the launch is still reading; ldy == rows), y is also
+// quantized for the next matrix: in decode (n == 1, d_counters given) by the block
+// that completes each activation block (d_counters: geglu_counters_bytes(rows) of
+// zeroed device memory, left zeroed), else by one launch after.
 void matmul_geglu(Stream& s, const DeviceWeight& gate, const DeviceWeight& up, const ActRows& act, int64_t n,
-                  float* d_y, int64_t ldy);
+                  float* d_y, int64_t ldy, const ActOutput* quantized = nullptr, unsigned* d_counters = nullptr);
+inline size_t geglu_counters_bytes(int64_t rows) { return static_cast<size_t>(rows / 32 + 1) * sizeof(unsigned); }
+// False (and the stream failed) when matmul_geglu cannot quantize its output so.
+inline bool geglu_output_ok(Stream& s, int64_t rows, int64_t ldy, const ActOutput& o) {
+    if (ldy != rows || rows % act_block(o.rule) != 0) {
+        s.fail("matmul_geglu: a quantized output needs ldy == rows, a whole number of activation blocks");
+        return false;
+    }
+    if (o.rule == ActRule::q8_1 && !o.rows.d_sum) {
+        s.fail("matmul_geglu: Q8_1 activations need their sums (ActRows::d_sum)");
+        return false;
+    }
+    return true;
+}
 
 // y = x * rsqrt(mean(x^2) + eps) * w, for n rows of `width`.
 void rms_norm(Stream& s, const float* d_x, const float* d_w, float* d_y, int64_t n, int64_t width, float eps);
@@ -275,10 +298,6 @@ void qk_norm_rope_store(Stream& s, const AttentionShape& a, float* d_q, const fl
 // (when head_dim is whole activation blocks), else by one launch after the kernel.
 inline constexpr int64_t kSplitMaxQueries = 4;
 enum class AttentionPath { automatic, rows, split, tiled };
-struct ActOutput {
-    ActRule rule = ActRule::q8_0;
-    ActRows rows;
-};
 bool has_tiled_attention(const Stream& s, const AttentionShape& a);
 void attention(Stream& s, const AttentionShape& a, const float* d_q, const uint16_t* d_kcache,
                const uint16_t* d_vcache, float* d_out, int64_t n, const int32_t* d_pos0, float* d_scratch = nullptr,
@@ -287,9 +306,14 @@ void attention(Stream& s, const AttentionShape& a, const float* d_q, const uint1
 inline bool split_quantizes(const AttentionShape& a, const ActOutput& o) { return a.head_dim % act_block(o.rule) == 0; }
 
 // The path attention() takes for these arguments (false, and the stream failed, when
-// `want` cannot run).
+// `want` cannot run or the call is malformed).
 inline bool resolve_attention_path(Stream& s, const AttentionShape& a, int64_t n, bool have_scratch, AttentionPath want,
-                                   AttentionPath* path) {
+                                   const ActOutput* quantized, AttentionPath* path) {
+    if (!check_attention_shape(s, a)) return false;
+    if (quantized && quantized->rule == ActRule::q8_1 && !quantized->rows.d_sum) {
+        s.fail("attention: Q8_1 activations need their sums (ActRows::d_sum)");
+        return false;
+    }
     const bool split_ok = have_scratch && n <= kSplitMaxQueries;
     if (want == AttentionPath::automatic)
         want = split_ok                                                ? AttentionPath::split

@@ -277,16 +277,19 @@ void matmul_multi(Stream& s, const DeviceWeight* w, float* const* d_y, int count
     for (int j = 0; j < count; ++j) matmul(s, w[j], act, n, d_y[j], w[j].rows);
 }
 
+// The device's fused quantization of the output gives quantize_rows' bytes: one pass after.
 void matmul_geglu(Stream& s, const DeviceWeight& gate, const DeviceWeight& up, const ActRows& act, int64_t n,
-                  float* d_y, int64_t ldy) {
+                  float* d_y, int64_t ldy, const ActOutput* quantized, unsigned* /*d_counters*/) {
     if (!has_matmul(gate.type)) return s.fail(std::string("no GPU matmul for ") + std::string(traits_of(gate.type).name));
     if (gate.type != up.type || gate.rows != up.rows || gate.cols != up.cols || gate.row_bytes != up.row_bytes)
         return s.fail("matmul_geglu: gate and up differ in type or shape");
+    if (quantized && !geglu_output_ok(s, gate.rows, ldy, *quantized)) return;
     enqueue(s, [=] {
 #pragma omp parallel for schedule(static)
         for (int64_t r = 0; r < gate.rows; ++r)
             for (int64_t c = 0; c < n; ++c) d_y[c * ldy + r] = geglu_value(dot_row(gate, r, act, c), dot_row(up, r, act, c));
     });
+    if (quantized) quantize_rows(s, quantized->rule, d_y, n, gate.rows, quantized->rows);
 }
 
 void rms_norm(Stream& s, const float* d_x, const float* d_w, float* d_y, int64_t n, int64_t width, float eps) {
@@ -585,9 +588,7 @@ void attention(Stream& s, const AttentionShape& a, const float* d_q, const uint1
                const uint16_t* d_vcache, float* d_out, int64_t n, const int32_t* d_pos0, float* d_scratch,
                AttentionPath want, const ActOutput* quantized) {
     AttentionPath path;
-    if (n <= 0 || !check_attention_shape(s, a) || !resolve_attention_path(s, a, n, d_scratch != nullptr, want, &path)) return;
-    if (quantized && quantized->rule == ActRule::q8_1 && !quantized->rows.d_sum)
-        return s.fail("attention: Q8_1 activations need their sums (ActRows::d_sum)");
+    if (n <= 0 || !resolve_attention_path(s, a, n, d_scratch != nullptr, want, quantized, &path)) return;
     // The device's split blocks quantize their slices with quantize_rows' arithmetic:
     // one pass after the attention gives the same bytes.
     if (path == AttentionPath::tiled) attention_tiled(s, a, d_q, d_kcache, d_vcache, d_out, n, d_pos0);

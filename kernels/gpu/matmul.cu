@@ -17,6 +17,9 @@ namespace {
 constexpr int kThreads = 128;
 constexpr int kPromptColumns = 8;
 constexpr int kMaxTargets = 3;
+// The fused GeGLU quantization needs a block's rows (kThreads / warp size, on every
+// warp size) inside one activation block of 32 or 256.
+static_assert(32 % (kThreads / 32) == 0 && 32 % (kThreads / 64) == 0, "rows per block must divide 32");
 
 __global__ void quantize_kernel(ActRule rule, const float* x, int64_t n, int64_t k, int8_t* q, float* scale,
                                 float* f, float* sum) {
@@ -117,24 +120,66 @@ __global__ void __launch_bounds__(kThreads) matmul_kernel(Targets m, int64_t k, 
     }
 }
 
+// Decode's fused quantization of y (one row of gate.rows values): the block whose
+// rows complete an activation block (a counter per block; a block's rows never
+// straddle two, since the rows per block divide 32) quantizes it, and zeroes its
+// counter for the next launch. Float rules need no counting: each warp rounds its own.
+__device__ inline void quantize_completed_block(const Target& gate, const ActOutput& qo, unsigned* counters) {
+    __shared__ bool last;
+    __shared__ float xs[256];
+    const int rows_per_block = blockDim.x / warpSize;
+    const int64_t r0 = static_cast<int64_t>(blockIdx.x) * rows_per_block;
+    const int blk = act_block(qo.rule);
+    const int64_t ab = r0 / blk;
+    const unsigned mine = static_cast<unsigned>(gate.rows - r0 < rows_per_block ? gate.rows - r0 : rows_per_block);
+    __threadfence();  // this block's outputs reach the device before it is counted
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        last = atomicAdd(counters + ab, mine) + mine == static_cast<unsigned>(blk);
+        if (last) {
+            __threadfence();  // acquire: the counted blocks' outputs before ours are read
+            atomicExch(counters + ab, 0u);
+        }
+    }
+    __syncthreads();
+    if (!last) return;
+    const volatile float* y = gate.y + ab * blk;  // past this SM's L1: other blocks wrote them
+    for (int i = threadIdx.x; i < blk; i += blockDim.x) xs[i] = y[i];
+    __syncthreads();
+    if (threadIdx.x < kQuantLanes) {
+        const int64_t at = ab * blk;
+        group_quantize_block(qo.rule, xs, qo.rows.d_q + at, qo.rows.d_scale + at / 32,
+                             qo.rows.d_sum ? qo.rows.d_sum + at / 32 : nullptr, static_cast<int>(threadIdx.x));
+    }
+}
+
 // y[c * ldy + r] = geglu(gate[r] . act[c], up[r] . act[c]): both rows by one warp.
+// counters (decode only): y also quantized into qo (quantize_completed_block).
 template <GgmlType T, int NC>
 __global__ void __launch_bounds__(kThreads) matmul_geglu_kernel(Target gate, const uint8_t* up, int64_t k, ActView a,
-                                                                int64_t n, GridTables tables) {
+                                                                int64_t n, GridTables tables, ActOutput qo,
+                                                                unsigned* counters) {
     const int64_t row = static_cast<int64_t>(blockIdx.x) * (blockDim.x / warpSize) + threadIdx.x / warpSize;
-    if (row >= gate.rows) return;
-    const int64_t c0 = static_cast<int64_t>(blockIdx.y) * NC;
-    float g[NC], u[NC];
+    if (row < gate.rows) {  // warps past the last row still join the fused quantization's barriers
+        const int64_t c0 = static_cast<int64_t>(blockIdx.y) * NC;
+        float g[NC], u[NC];
 #pragma unroll
-    for (int c = 0; c < NC; ++c) g[c] = u[c] = 0.0f;
-    row_dot<T, NC>(gate.w + row * gate.row_bytes, k, a, n, c0, tables, g);
-    row_dot<T, NC>(up + row * gate.row_bytes, k, a, n, c0, tables, u);
-    const int lane = threadIdx.x % warpSize;
+        for (int c = 0; c < NC; ++c) g[c] = u[c] = 0.0f;
+        row_dot<T, NC>(gate.w + row * gate.row_bytes, k, a, n, c0, tables, g);
+        row_dot<T, NC>(up + row * gate.row_bytes, k, a, n, c0, tables, u);
+        const int lane = threadIdx.x % warpSize;
 #pragma unroll
-    for (int c = 0; c < NC; ++c) {
-        const float gv = warp_sum(g[c]), uv = warp_sum(u[c]);
-        if (lane == 0 && c0 + c < n) gate.y[(c0 + c) * gate.ldy + row] = geglu_value(gv, uv);
+        for (int c = 0; c < NC; ++c) {
+            const float gv = warp_sum(g[c]), uv = warp_sum(u[c]);
+            if (lane == 0 && c0 + c < n) {
+                const float y = geglu_value(gv, uv);
+                gate.y[(c0 + c) * gate.ldy + row] = y;
+                if (NC == 1 && counters && is_float_rule(qo.rule)) qo.rows.d_f[row] = round_float_act(qo.rule, y);
+            }
+        }
     }
+    if constexpr (NC == 1)
+        if (counters && !is_float_rule(qo.rule)) quantize_completed_block(gate, qo, counters);
 }
 
 ActView view(const ActRows& a) { return {a.d_q, a.d_scale, a.d_f, a.d_sum}; }
@@ -167,13 +212,13 @@ void launch_multi(Stream& s, GgmlType type, const Targets& m, int64_t k, const A
 
 template <int NC>
 void launch_geglu(Stream& s, const DeviceWeight& gate, const DeviceWeight& up, const ActRows& act, int64_t n,
-                  float* y, int64_t ldy) {
+                  float* y, int64_t ldy, const ActOutput& qo, unsigned* counters) {
     const Target t{static_cast<const uint8_t*>(gate.d_data), gate.row_bytes, gate.rows, y, ldy};
     const dim3 grid = grid_for(s, gate.rows, n, NC);
     const GridTables tables = *static_cast<const GridTables*>(s.tables());
     visit_weight_type(gate.type, [&](auto tag) {
         matmul_geglu_kernel<decltype(tag)::value, NC><<<grid, kThreads, 0, native(s)>>>(
-            t, static_cast<const uint8_t*>(up.d_data), gate.cols, view(act), n, tables);
+            t, static_cast<const uint8_t*>(up.d_data), gate.cols, view(act), n, tables, qo, counters);
     });
     check_launch(s, "matmul_geglu");
 }
@@ -220,13 +265,16 @@ void matmul(Stream& s, const DeviceWeight& w, const ActRows& act, int64_t n, flo
 }
 
 void matmul_geglu(Stream& s, const DeviceWeight& gate, const DeviceWeight& up, const ActRows& act, int64_t n,
-                  float* d_y, int64_t ldy) {
+                  float* d_y, int64_t ldy, const ActOutput* quantized, unsigned* d_counters) {
     if (!has_matmul(gate.type)) return s.fail(std::string("no GPU matmul for ") + std::string(traits_of(gate.type).name));
     if (gate.type != up.type || gate.rows != up.rows || gate.cols != up.cols || gate.row_bytes != up.row_bytes)
         return s.fail("matmul_geglu: gate and up differ in type or shape");
+    if (quantized && !geglu_output_ok(s, gate.rows, ldy, *quantized)) return;
     if (!check_columns(s, n) || gate.rows == 0) return;
-    if (n == 1) launch_geglu<1>(s, gate, up, act, n, d_y, ldy);
-    else launch_geglu<kPromptColumns>(s, gate, up, act, n, d_y, ldy);
+    const bool fused = quantized && n == 1 && d_counters && gate.rows % act_block(quantized->rule) == 0;
+    if (n == 1) launch_geglu<1>(s, gate, up, act, n, d_y, ldy, fused ? *quantized : ActOutput{}, fused ? d_counters : nullptr);
+    else launch_geglu<kPromptColumns>(s, gate, up, act, n, d_y, ldy, ActOutput{}, nullptr);
+    if (quantized && !fused) quantize_rows(s, quantized->rule, d_y, n, gate.rows, quantized->rows);
 }
 
 }  // namespace gmg::gpu

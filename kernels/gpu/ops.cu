@@ -401,9 +401,11 @@ __global__ void __launch_bounds__(kSplitThreads) split_values_kernel(AttentionSh
     // block that counts last sees every chunk's.
     __threadfence();
     __syncthreads();
-    if (threadIdx.x == 0)
+    if (threadIdx.x == 0) {
         last_block = atomicAdd(reinterpret_cast<unsigned*>(scratch + at.counters) + row, 1u) ==
                      static_cast<unsigned>(plan.chunks - 1);
+        if (last_block) __threadfence();  // acquire: the other chunks' partial rows before ours are read
+    }
     __syncthreads();
     if (!last_block) return;
     const volatile float* parts = scratch + at.partial + row * plan.chunks * D;  // past this SM's L1
@@ -545,9 +547,7 @@ void attention(Stream& s, const AttentionShape& a, const float* d_q, const uint1
                const uint16_t* d_vcache, float* d_out, int64_t n, const int32_t* d_pos0, float* d_scratch,
                AttentionPath want, const ActOutput* quantized) {
     AttentionPath path;
-    if (n <= 0 || !check_attention_shape(s, a) || !resolve_attention_path(s, a, n, d_scratch != nullptr, want, &path)) return;
-    if (quantized && quantized->rule == ActRule::q8_1 && !quantized->rows.d_sum)
-        return s.fail("attention: Q8_1 activations need their sums (ActRows::d_sum)");
+    if (n <= 0 || !resolve_attention_path(s, a, n, d_scratch != nullptr, want, quantized, &path)) return;
     const bool fused = path == AttentionPath::split && quantized && split_quantizes(a, *quantized);
     if (path == AttentionPath::split) attention_split(s, a, d_q, d_kcache, d_vcache, d_out, n, d_pos0, d_scratch, fused ? quantized : nullptr);
     else if (path == AttentionPath::tiled) attention_tiled(s, a, d_q, d_kcache, d_vcache, d_out, n, d_pos0);

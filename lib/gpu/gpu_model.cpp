@@ -89,7 +89,11 @@ struct GpuContext::State {
     gpu::DeviceBuffer attn_scratch;  // decode's split attention (split_attention.h)
     gpu::DeviceBuffer ranked_scratch, ranked_keys;  // top_candidates' scratch and result
     gpu::PinnedBuffer host_ranked_keys;
-    gpu::DeviceBuffer act_q, act_scale, act_sum, act_f, act_tensor;
+    // Quantized activations, two sets: a launch that quantizes its output for the
+    // next matrix (the GeGLU) writes the set its input is not read from.
+    gpu::DeviceBuffer act_q[2], act_scale[2], act_sum[2], act_f[2], act_tensor;
+    int act_set = 0;  // the set act() returns
+    gpu::DeviceBuffer geglu_counters;  // matmul_geglu's fused quantization (zeroed, left zeroed)
     gpu::PinnedBuffer host_x, host_pos, host_logits, host_best;
     struct LayerCache {
         gpu::DeviceBuffer k, v;
@@ -125,13 +129,16 @@ Status GpuContext::create(const Gemma3Model& model, int64_t n_ctx, int64_t n_bat
               s.v.allocate(B * c.kv_dim() * F, &err) && s.attn.allocate(B * c.q_dim() * F, &err) &&
               s.proj.allocate(B * c.n_embd * F, &err) && s.gate.allocate(B * c.n_ff * F, &err) &&
               s.up.allocate(B * c.n_ff * F, &err) && s.logits.allocate(head_rows * c.n_vocab * F, &err) &&
-              s.pos.allocate(sizeof(int32_t), &err) && s.best.allocate(sizeof(int32_t), &err) && s.act_q.allocate(B * widest, &err) &&
-              s.act_scale.allocate(B * (widest / 32 + 1) * F, &err) && s.act_sum.allocate(B * (widest / 32 + 1) * F, &err) &&
-              s.act_f.allocate(B * widest * F, &err) &&
+              s.pos.allocate(sizeof(int32_t), &err) && s.best.allocate(sizeof(int32_t), &err) &&
+              s.geglu_counters.allocate(gpu::geglu_counters_bytes(c.n_ff), &err) &&
               s.act_tensor.allocate(gpu::tensor_activation_bytes(n_batch, widest), &err) &&
               s.host_x.allocate(B * c.n_embd * F, &err) && s.host_pos.allocate(sizeof(int32_t), &err) &&
               s.host_logits.allocate(c.n_vocab * F, &err) && s.host_best.allocate(sizeof(int32_t), &err);
     const int64_t first = gm->first_layer();
+    for (int set = 0; ok && set < 2; ++set)
+        ok = s.act_q[set].allocate(B * widest, &err) && s.act_scale[set].allocate(B * (widest / 32 + 1) * F, &err) &&
+             s.act_sum[set].allocate(B * (widest / 32 + 1) * F, &err) && s.act_f[set].allocate(B * widest * F, &err);
+    if (ok) s.stream.zero(s.geglu_counters.data(), gpu::geglu_counters_bytes(c.n_ff));
     s.cache.resize(static_cast<size_t>(c.n_layer - first));
     for (int64_t il = first; ok && il < c.n_layer; ++il) {
         State::LayerCache& L = s.cache[static_cast<size_t>(il - first)];
@@ -166,8 +173,10 @@ void GpuContext::set_input(const float* d_x, int64_t n, int64_t k) {
     s_->tensor_ready = false;
 }
 
-gpu::ActRows GpuContext::act() const {
-    return {s_->act_q.as<int8_t>(), s_->act_scale.as<float>(), s_->act_f.as<float>(), s_->act_sum.as<float>()};
+gpu::ActRows GpuContext::act(int set) const {
+    const State& s = *s_;
+    const int i = set < 0 ? s.act_set : set;
+    return {s.act_q[i].as<int8_t>(), s.act_scale[i].as<float>(), s.act_f[i].as<float>(), s.act_sum[i].as<float>()};
 }
 
 // The activations of the current input, quantized for `rule` (q/k/v and gate/up usually share one).
@@ -280,13 +289,25 @@ void GpuContext::enqueue_layers(int64_t n) {
         residual_then_norm(proj, L.post_attn_norm, L.ffn_norm, n, L.gate);
         if (L.gate.type == L.up.type && !use_tensor(L.gate)) {
             prepare(gpu::act_rule(L.gate.type));
-            gpu::matmul_geglu(st, L.gate, L.up, act(), n, gate, c.n_ff);
+            const gpu::ActRows in = act();
+            set_input(gate, n, c.n_ff);
+            // down's activations come with the GeGLU (in decode, from the blocks that
+            // finish each activation block), into the other set: `in` is being read.
+            const gpu::ActOutput down_act{gpu::act_rule(L.down.type), act(1 - s.act_set)};
+            const bool quantize_out = !use_tensor(L.down);
+            gpu::matmul_geglu(st, L.gate, L.up, in, n, gate, c.n_ff, quantize_out ? &down_act : nullptr,
+                              s.geglu_counters.as<unsigned>());
+            if (quantize_out) {
+                s.act_set = 1 - s.act_set;
+                s.prepared = true;
+                s.prepared_rule = down_act.rule;
+            }
         } else {
             project(L.gate, gate);
             project(L.up, up);
             gpu::geglu(st, gate, up, n * c.n_ff);
+            set_input(gate, n, c.n_ff);
         }
-        set_input(gate, n, c.n_ff);
         project(L.down, proj);
         if (il + 1 < c.n_layer) {
             const GpuModel::Layer& next = gm.layers()[static_cast<size_t>(il + 1 - first)];

@@ -71,7 +71,7 @@ private:
     void enqueue_greedy(const float* d_row);
     void enqueue_ranked(const float* d_row);
     void set_input(const float* d_x, int64_t n, int64_t k);
-    gpu::ActRows act() const;
+    gpu::ActRows act(int set = -1) const;  // the current set of quantized activations, or set 0/1
     void prepare(gpu::ActRule rule);
     bool use_tensor(const gpu::DeviceWeight& w) const;
     void project(const gpu::DeviceWeight& w, float* d_y, bool allow_tensor = true);

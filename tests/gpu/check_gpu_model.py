@@ -55,6 +55,16 @@ def greedy(ctx, n, rows=None):
     return out
 
 
+def token_by_token(model, prompt):
+    """The prompt's logits fed one token at a time (each step a captured-graph replay)."""
+    with model.context(n_ctx=256, n_batch=64) as ctx:
+        rows = []
+        for t in prompt:
+            ctx.decode([t])
+            rows.append(ctx.logits_array())
+        return np.stack(rows)
+
+
 def compare_rows(what, ours, ref):
     """Top-1 identical where the reference's top-2 margin is clear, and max |dlogit| over
     its top-20 within the noise band. Returns the per-row differences."""
@@ -103,16 +113,11 @@ def main():
         if emulated:
             assert diff[0] <= 1e-3, f"position 0 differs from the CPU path by {diff[0]} on the emulated device"
         steps_gpu = greedy(ctx, 16)  # single-token steps run the captured graph
-    with gpu.context(n_ctx=256, n_batch=64) as ctx:  # the prompt token by token: graph replays at each position
-        rows = []
-        for t in prompt:
-            ctx.decode([t])
-            rows.append(ctx.logits_array())
-        step_diff = float(np.abs(np.stack(rows) - ours).max())
-        print(f"token by token vs one batch: max|dlogit| {step_diff:.4f}")
-        # Emulated, single tokens and batches run the same arithmetic: any difference is a
-        # position or cache bug of the graph replay.
-        assert step_diff <= (0.0 if emulated else TOP20_TOL), f"token-by-token logits differ from the batch's by {step_diff}"
+    step_diff = float(np.abs(token_by_token(gpu, prompt) - ours).max())
+    print(f"token by token vs one batch: max|dlogit| {step_diff:.4f}")
+    # Emulated, single tokens and batches run the same arithmetic: any difference is a
+    # position or cache bug of the graph replay.
+    assert step_diff <= (0.0 if emulated else TOP20_TOL), f"token-by-token logits differ from the batch's by {step_diff}"
     # gmg_generate's plain greedy path picks each token on the device (argmax_rows) and
     # copies back only its id; top_k = 1 at temperature 1 is the same pick made on the
     # host from copied-back logits, so the texts must be equal.
@@ -174,12 +179,7 @@ def check_partial(model_path, n_layer, prompt, ref, steps_cpu, cpu_rows, emulate
             rows.append(ctx.logits_array())
             ctx.decode([tok])
         compare_rows("partial offload, 8 decode steps on the CPU's tokens", np.stack(rows), cpu_rows[:8])
-    with part.context(n_ctx=256, n_batch=64) as ctx:  # single tokens: both caches and the graph at each position
-        rows = []
-        for t in prompt:
-            ctx.decode([t])
-            rows.append(ctx.logits_array())
-        step_diff = float(np.abs(np.stack(rows) - ours).max())
+    step_diff = float(np.abs(token_by_token(part, prompt) - ours).max())  # both caches and the graph
     print(f"partial offload, token by token vs one batch: max|dlogit| {step_diff:.4f}")
     assert step_diff <= (0.0 if emulated else TOP20_TOL), f"partial offload: token-by-token logits differ by {step_diff}"
 

@@ -222,6 +222,33 @@ TEST_CASE("tensor-core prompt matmul equals the product of f16-rounded operands"
     CHECK(tested >= (gpu::has_tensor_matmul(*g_stream, GgmlType::Q8_0) ? 20 : 0));
 }
 
+// Two sets of activation buffers for n rows of `width`, poisoned unlike each other: [0]
+// for a kernel that quantizes its own output, [1] for quantize_rows of that output.
+struct QuantizedPair {
+    size_t elems, blocks;
+    gpu::DeviceBuffer q[2], scale[2], sum[2], f[2];
+    QuantizedPair(int64_t n, int64_t width)
+        : elems(static_cast<size_t>(n * width)), blocks(static_cast<size_t>(n * width / 32)) {
+        for (int i = 0; i < 2; ++i) {
+            q[i] = to_device(std::vector<int8_t>(elems, static_cast<int8_t>(99 - i)));
+            scale[i] = to_device(std::vector<float>(blocks, -1.0f - i));
+            sum[i] = to_device(std::vector<float>(blocks, -1.0f - i));
+            f[i] = to_device(std::vector<float>(elems, -1.0f - i));
+        }
+    }
+    gpu::ActRows rows(int i) { return {q[i].as<int8_t>(), scale[i].as<float>(), f[i].as<float>(), sum[i].as<float>()}; }
+    // Byte for byte what `rule` writes (one scale per 32 values; Q8_K repeats its own).
+    void check_equal(gpu::ActRule rule) {
+        if (gpu::is_float_rule(rule)) {
+            CHECK(to_host<float>(f[0], elems) == to_host<float>(f[1], elems));
+            return;
+        }
+        CHECK(to_host<int8_t>(q[0], elems) == to_host<int8_t>(q[1], elems));
+        CHECK(to_host<float>(scale[0], blocks) == to_host<float>(scale[1], blocks));
+        if (rule == gpu::ActRule::q8_1) CHECK(to_host<float>(sum[0], blocks) == to_host<float>(sum[1], blocks));
+    }
+};
+
 TEST_CASE("fused GPU launches equal the separate kernels they replace", "[gpu][fused]") {
     std::mt19937 rng(17);
     std::string err;
@@ -282,6 +309,24 @@ TEST_CASE("fused GPU launches equal the separate kernels they replace", "[gpu][f
             gpu::matmul(*g_stream, up, act, n, u2.as<float>(), 64);
             gpu::geglu(*g_stream, g2.as<float>(), u2.as<float>(), n * 64);
             CHECK(close(to_host<float>(g1, static_cast<size_t>(n * 64)), to_host<float>(g2, static_cast<size_t>(n * 64))) == 0);
+            // The GeGLU's output quantized for the next matrix (decode: by the blocks that
+            // complete each activation block; twice, so a counter left set would show),
+            // against quantize_rows of that output.
+            const gpu::DeviceWeight g256{t, w[0].d_data, w[0].row_bytes, 256, cols};
+            for (const gpu::ActRule out_rule : {gpu::ActRule::q8_0, gpu::ActRule::q8_1, gpu::ActRule::q8_K, gpu::ActRule::f16}) {
+                CAPTURE(static_cast<int>(out_rule));
+                gpu::DeviceBuffer counters = to_device(std::vector<uint8_t>(gpu::geglu_counters_bytes(256), 0));
+                for (int rep = 0; rep < 2; ++rep) {
+                    gpu::DeviceBuffer y = to_device(std::vector<float>(static_cast<size_t>(n * 256), std::numeric_limits<float>::quiet_NaN()));
+                    QuantizedPair pair(n, 256);
+                    const gpu::ActOutput fused_out{out_rule, pair.rows(0)};
+                    gpu::matmul_geglu(*g_stream, g256, g256, act, n, y.as<float>(), 256, &fused_out, counters.as<unsigned>());
+                    gpu::quantize_rows(*g_stream, out_rule, y.as<float>(), n, 256, pair.rows(1));
+                    pair.check_equal(out_rule);
+                }
+                CHECK(to_host<uint8_t>(counters, gpu::geglu_counters_bytes(256)) ==
+                      std::vector<uint8_t>(gpu::geglu_counters_bytes(256), 0));
+            }
         }
     }
     // Norm + quantize, and residual + norm + quantize, for an integer, a K and a float rule.
@@ -651,25 +696,14 @@ TEST_CASE("attention's quantized output is quantize_rows of its output", "[gpu][
                                         gpu::ActRule::bf16}) {
             for (const int64_t n : {int64_t{1}, int64_t{3}, int64_t{9}}) {
                 CAPTURE(head_dim, static_cast<int>(rule), n);
-                const size_t elems = static_cast<size_t>(n * Q), blocks = elems / 32;
-                gpu::DeviceBuffer out = to_device(std::vector<float>(elems, std::numeric_limits<float>::quiet_NaN()));
-                gpu::DeviceBuffer q1 = to_device(std::vector<int8_t>(elems, 99)), q2 = to_device(std::vector<int8_t>(elems, 98));
-                gpu::DeviceBuffer s1 = to_device(std::vector<float>(blocks, -1.0f)), s2 = to_device(std::vector<float>(blocks, -2.0f));
-                gpu::DeviceBuffer u1 = to_device(std::vector<float>(blocks, -1.0f)), u2 = to_device(std::vector<float>(blocks, -2.0f));
-                gpu::DeviceBuffer f1 = to_device(std::vector<float>(elems, -1.0f)), f2 = to_device(std::vector<float>(elems, -2.0f));
-                const gpu::ActOutput fused{rule, {q1.as<int8_t>(), s1.as<float>(), f1.as<float>(), u1.as<float>()}};
-                const gpu::ActRows plain{q2.as<int8_t>(), s2.as<float>(), f2.as<float>(), u2.as<float>()};
+                gpu::DeviceBuffer out = to_device(std::vector<float>(static_cast<size_t>(n * Q), std::numeric_limits<float>::quiet_NaN()));
+                QuantizedPair pair(n, Q);
+                const gpu::ActOutput fused{rule, pair.rows(0)};
                 gpu::attention(*g_stream, a, dq.as<float>(), kc.as<uint16_t>(), vc.as<uint16_t>(), out.as<float>(), n,
                                dpos.as<int32_t>(), scratch.as<float>(), gpu::AttentionPath::automatic, &fused);
-                gpu::quantize_rows(*g_stream, rule, out.as<float>(), n, Q, plain);
+                gpu::quantize_rows(*g_stream, rule, out.as<float>(), n, Q, pair.rows(1));
                 REQUIRE(g_stream->sync(&err));
-                if (gpu::is_float_rule(rule)) {
-                    CHECK(to_host<float>(f1, elems) == to_host<float>(f2, elems));
-                    continue;
-                }
-                CHECK(to_host<int8_t>(q1, elems) == to_host<int8_t>(q2, elems));
-                CHECK(to_host<float>(s1, blocks) == to_host<float>(s2, blocks));  // one scale per 32 (Q8_K repeats its own)
-                if (rule == gpu::ActRule::q8_1) CHECK(to_host<float>(u1, blocks) == to_host<float>(u2, blocks));
+                pair.check_equal(rule);
             }
         }
     }
