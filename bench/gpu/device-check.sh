@@ -45,6 +45,12 @@ stamp "GPU kernel tests"
 if "$bin/gmg-gpu-tests" -r compact > "$out/gpu-tests.log" 2>&1; then tests="passed"; else tests="FAILED"; fi
 head -n 1 "$out/gpu-tests.log"
 tail -n 3 "$out/gpu-tests.log"
+# A failing kernel test must not cost the timings: the models then run on the
+# simplest kernels (no tiled prompt attention, no fused output quantization).
+if [ "$tests" = "FAILED" ] && [ -z "${GMG_GPU_SAFE:-}" ]; then
+    export GMG_GPU_SAFE=1
+    echo "kernel tests failed: the model runs below use GMG_GPU_SAFE=1"
+fi
 
 stamp "kernel benchmark"
 timeout 240 "$bin/gmg-bench-gpu" --quick > "$out/kernels.md" 2> "$out/kernels.err" || echo "gmg-bench-gpu failed: $(tail -n 3 "$out/kernels.err")"
@@ -106,3 +112,4 @@ printf '%s\n' "${rows[@]}"
 echo "Q4_K_M tg32 after 16384 cached positions: $depth t/s"
 echo "Q4_K_M, 13 of 26 layers offloaded: tg64 $part_tg t/s; prompt logits vs CPU: ${part_logits%%;*}"
 echo "(targets: tg128 >= 1000 t/s, pp512 >= 40000 t/s; kernel table in $out/kernels.md)"
+if [ "${GMG_GPU_SAFE:-}" = 1 ]; then echo "(model rows measured with GMG_GPU_SAFE=1: the simplest kernels)"; fi

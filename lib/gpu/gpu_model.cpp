@@ -1,7 +1,9 @@
 #include "lib/gpu/gpu_model.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 
 #include <fmt/format.h>
 
@@ -18,6 +20,17 @@ constexpr int64_t kHeadRows = 16;  // LM-head rows computed per pass in prompts 
 constexpr int64_t kTensorMinRows = 16;  // prompts of this many tokens take the tensor-core matmul
 
 Status gpu_error(const std::string& what) { return {StatusCode::internal, "GPU: " + what}; }
+
+// GMG_GPU_SAFE=1: the simplest kernels only (no tiled prompt attention, no quantized
+// outputs fused into the attention and the GeGLU), for a first device run whose tests
+// fail on one of those and for bug reports.
+bool safe_kernels() {
+    static const bool safe = [] {
+        const char* e = std::getenv("GMG_GPU_SAFE");
+        return e && std::string(e) == "1";
+    }();
+    return safe;
+}
 
 }  // namespace
 
@@ -278,9 +291,12 @@ void GpuContext::enqueue_layers(int64_t n) {
         // last blocks rather than one more launch).
         set_input(attn, n, c.q_dim());
         const gpu::ActOutput attn_act{gpu::act_rule(L.wo.type), act()};
-        const bool quantize_out = !use_tensor(L.wo);
+        const bool quantize_out = !use_tensor(L.wo) && !safe_kernels();
+        const gpu::AttentionPath path = !safe_kernels() ? gpu::AttentionPath::automatic
+                                        : n <= gpu::kSplitMaxQueries ? gpu::AttentionPath::split
+                                                                     : gpu::AttentionPath::rows;
         gpu::attention(st, C.shape, q, C.k.as<uint16_t>(), C.v.as<uint16_t>(), attn, n, pos, s.attn_scratch.as<float>(),
-                       gpu::AttentionPath::automatic, quantize_out ? &attn_act : nullptr);
+                       path, quantize_out ? &attn_act : nullptr);
         if (quantize_out) {
             s.prepared = true;
             s.prepared_rule = attn_act.rule;
@@ -294,7 +310,7 @@ void GpuContext::enqueue_layers(int64_t n) {
             // down's activations come with the GeGLU (in decode, from the blocks that
             // finish each activation block), into the other set: `in` is being read.
             const gpu::ActOutput down_act{gpu::act_rule(L.down.type), act(1 - s.act_set)};
-            const bool quantize_out = !use_tensor(L.down);
+            const bool quantize_out = !use_tensor(L.down) && !safe_kernels();
             gpu::matmul_geglu(st, L.gate, L.up, in, n, gate, c.n_ff, quantize_out ? &down_act : nullptr,
                               s.geglu_counters.as<unsigned>());
             if (quantize_out) {
