@@ -14,19 +14,10 @@
 #include "kernels/gpu/device_common.cuh"
 #include "kernels/gpu/tiled_attention.h"
 
-#if !defined(__HIPCC__) && !defined(GMG_USE_HIP)
-#define GMG_TILED_ATTENTION 1
-#include <cuda_fp16.h>
-#include <mma.h>
-#endif
-
 namespace gmg::gpu {
 
-#if GMG_TILED_ATTENTION
+#if GMG_HAS_WMMA
 namespace {
-
-namespace wmma = nvcuda::wmma;
-using f16 = __half;
 
 constexpr int kThreads = 128;  // four warps of 32 (NVIDIA only)
 constexpr int kWarps = kThreads / 32;

@@ -163,6 +163,13 @@ struct ActRows {
     float* d_sum = nullptr;  // Q8_1 only: its stored d * sum(q) per 32 (n*k/32), for Q4_1/Q5_1
 };
 void quantize_rows(Stream& s, ActRule rule, const float* d_x, int64_t n, int64_t k, const ActRows& out);
+// False (and the stream failed, naming `who`) when `rows` cannot take `rule`'s
+// activations: Q8_1 needs its sums.
+inline bool check_act_rows(Stream& s, ActRule rule, const ActRows& rows, const char* who) {
+    if (rule != ActRule::q8_1 || rows.d_sum) return true;
+    s.fail(std::string(who) + ": Q8_1 activations need their sums (ActRows::d_sum)");
+    return false;
+}
 // Where a kernel also writes its output quantized for the matrix that reads it next
 // (as quantize_rows would), sparing that launch.
 struct ActOutput {
@@ -200,11 +207,7 @@ inline bool geglu_output_ok(Stream& s, int64_t rows, int64_t ldy, const ActOutpu
         s.fail("matmul_geglu: a quantized output needs ldy == rows, a whole number of activation blocks");
         return false;
     }
-    if (o.rule == ActRule::q8_1 && !o.rows.d_sum) {
-        s.fail("matmul_geglu: Q8_1 activations need their sums (ActRows::d_sum)");
-        return false;
-    }
-    return true;
+    return check_act_rows(s, o.rule, o.rows, "matmul_geglu");
 }
 
 // y = x * rsqrt(mean(x^2) + eps) * w, for n rows of `width`.
@@ -310,10 +313,7 @@ inline bool split_quantizes(const AttentionShape& a, const ActOutput& o) { retur
 inline bool resolve_attention_path(Stream& s, const AttentionShape& a, int64_t n, bool have_scratch, AttentionPath want,
                                    const ActOutput* quantized, AttentionPath* path) {
     if (!check_attention_shape(s, a)) return false;
-    if (quantized && quantized->rule == ActRule::q8_1 && !quantized->rows.d_sum) {
-        s.fail("attention: Q8_1 activations need their sums (ActRows::d_sum)");
-        return false;
-    }
+    if (quantized && !check_act_rows(s, quantized->rule, quantized->rows, "attention")) return false;
     const bool split_ok = have_scratch && n <= kSplitMaxQueries;
     if (want == AttentionPath::automatic)
         want = split_ok                                                ? AttentionPath::split

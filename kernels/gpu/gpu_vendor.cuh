@@ -94,6 +94,18 @@ using gpuEvent_t = cudaEvent_t;
 #define gpuDeviceSynchronize cudaDeviceSynchronize
 #endif
 
+// Tensor-core tiles: CUDA's nvcuda::wmma (GMG_HAS_WMMA); HIP builds have none here and
+// take the kernels without them (has_tensor_matmul, has_tiled_attention).
+#if !defined(__HIPCC__) && !defined(GMG_USE_HIP)
+#define GMG_HAS_WMMA 1
+#include <cuda_fp16.h>
+#include <mma.h>
+namespace gmg::gpu {
+namespace wmma = nvcuda::wmma;
+using f16 = __half;
+}  // namespace gmg::gpu
+#endif
+
 // Shuffles: CUDA wants a lane mask, HIP has none; every caller uses full warps.
 // GMG_SHFL_XOR_W exchanges within segments of w lanes (w <= 32 divides every warp).
 #if defined(__HIPCC__) || defined(GMG_USE_HIP)

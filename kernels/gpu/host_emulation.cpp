@@ -247,7 +247,7 @@ void copy_device(Stream& s, void* d_dst, const void* d_src, size_t bytes) {
 
 void quantize_rows(Stream& s, ActRule rule, const float* d_x, int64_t n, int64_t k, const ActRows& out) {
     if (k % act_block(rule) != 0) return s.fail("quantize_rows: row length is not a whole number of blocks");
-    if (rule == ActRule::q8_1 && !out.d_sum) return s.fail("quantize_rows: Q8_1 needs its sums (ActRows::d_sum)");
+    if (!check_act_rows(s, rule, out, "quantize_rows")) return;
     enqueue(s, [=] {
         for (int64_t r = 0; r < n; ++r)
             quantize_row(rule, d_x + r * k, k, out.d_q ? out.d_q + r * k : nullptr,

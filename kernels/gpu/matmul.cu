@@ -229,7 +229,7 @@ void quantize_rows(Stream& s, ActRule rule, const float* d_x, int64_t n, int64_t
     if (k % act_block(rule) != 0) return s.fail("quantize_rows: row length is not a whole number of blocks");
     const int64_t threads = is_float_rule(rule) ? n * k : n * (k / act_block(rule)) * kQuantLanes;
     if (threads == 0) return;
-    if (rule == ActRule::q8_1 && !out.d_sum) return s.fail("quantize_rows: Q8_1 needs its sums (ActRows::d_sum)");
+    if (!check_act_rows(s, rule, out, "quantize_rows")) return;
     quantize_kernel<<<blocks_for(threads, 256), 256, 0, native(s)>>>(rule, d_x, n, k, out.d_q, out.d_scale, out.d_f,
                                                                      out.d_sum);
     check_launch(s, "quantize_rows");
@@ -271,7 +271,7 @@ void matmul_geglu(Stream& s, const DeviceWeight& gate, const DeviceWeight& up, c
         return s.fail("matmul_geglu: gate and up differ in type or shape");
     if (quantized && !geglu_output_ok(s, gate.rows, ldy, *quantized)) return;
     if (!check_columns(s, n) || gate.rows == 0) return;
-    const bool fused = quantized && n == 1 && d_counters && gate.rows % act_block(quantized->rule) == 0;
+    const bool fused = quantized && n == 1 && d_counters;  // whole activation blocks: geglu_output_ok
     if (n == 1) launch_geglu<1>(s, gate, up, act, n, d_y, ldy, fused ? *quantized : ActOutput{}, fused ? d_counters : nullptr);
     else launch_geglu<kPromptColumns>(s, gate, up, act, n, d_y, ldy, ActOutput{}, nullptr);
     if (quantized && !fused) quantize_rows(s, quantized->rule, d_y, n, gate.rows, quantized->rows);

@@ -14,19 +14,10 @@
 #include "kernels/gpu/device_common.cuh"
 #include "kernels/common/group_decode.h"
 
-#if !defined(__HIPCC__) && !defined(GMG_USE_HIP)
-#define GMG_TENSOR_MATMUL 1
-#include <cuda_fp16.h>
-#include <mma.h>
-#endif
-
 namespace gmg::gpu {
 
-#if GMG_TENSOR_MATMUL
+#if GMG_HAS_WMMA
 namespace {
-
-namespace wmma = nvcuda::wmma;
-using f16 = __half;
 
 constexpr int kTile = 64;        // weight rows and activation rows per block
 constexpr int kTileK = 32;       // one group of every format
