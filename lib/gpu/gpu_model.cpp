@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 
 #include <fmt/format.h>
@@ -116,8 +117,7 @@ struct GpuContext::State {
     // The activations prepared for the current input, and for which rule.
     const float* input = nullptr;
     int64_t input_n = 0, input_k = 0;
-    bool prepared = false;
-    gpu::ActRule prepared_rule = gpu::ActRule::f32;
+    std::optional<gpu::ActRule> prepared;  // none until quantized (set_input clears it)
     bool tensor_ready = false;  // act_tensor holds the current input
 };
 
@@ -182,7 +182,7 @@ void GpuContext::set_input(const float* d_x, int64_t n, int64_t k) {
     s_->input = d_x;
     s_->input_n = n;
     s_->input_k = k;
-    s_->prepared = false;
+    s_->prepared.reset();
     s_->tensor_ready = false;
 }
 
@@ -195,10 +195,9 @@ gpu::ActRows GpuContext::act(int set) const {
 // The activations of the current input, quantized for `rule` (q/k/v and gate/up usually share one).
 void GpuContext::prepare(gpu::ActRule rule) {
     State& s = *s_;
-    if (s.prepared && s.prepared_rule == rule) return;
+    if (s.prepared == rule) return;
     gpu::quantize_rows(s.stream, rule, s.input, s.input_n, s.input_k, act());
-    s.prepared = true;
-    s.prepared_rule = rule;
+    s.prepared = rule;
 }
 
 bool GpuContext::use_tensor(const gpu::DeviceWeight& w) const {
@@ -241,8 +240,7 @@ void GpuContext::norm_input(const float* d_x, const float* d_w, int64_t n, const
     set_input(s.h.as<float>(), n, c.n_embd);
     if (!gpu::fused_norm_fits(c.n_embd, rule)) return gpu::rms_norm(s.stream, d_x, d_w, s.h.as<float>(), n, c.n_embd, c.rms_eps);
     gpu::rms_norm_quantize(s.stream, d_x, d_w, s.h.as<float>(), n, c.n_embd, c.rms_eps, rule, act());
-    s.prepared = true;
-    s.prepared_rule = rule;
+    s.prepared = rule;
 }
 
 // x += rms_norm(p) * w_post, then norm_input(x, w_pre, next) — fused when it fits.
@@ -258,8 +256,7 @@ void GpuContext::residual_then_norm(const float* d_p, const float* w_post, const
     }
     set_input(s.h.as<float>(), n, c.n_embd);
     gpu::add_rms_norm_quantize(s.stream, x, d_p, w_post, w_pre, s.h.as<float>(), n, c.n_embd, c.rms_eps, rule, act());
-    s.prepared = true;
-    s.prepared_rule = rule;
+    s.prepared = rule;
 }
 
 // Queues one step's layers for n tokens: the embedded rows and the position come
@@ -297,10 +294,7 @@ void GpuContext::enqueue_layers(int64_t n) {
                                                                      : gpu::AttentionPath::rows;
         gpu::attention(st, C.shape, q, C.k.as<uint16_t>(), C.v.as<uint16_t>(), attn, n, pos, s.attn_scratch.as<float>(),
                        path, quantize_out ? &attn_act : nullptr);
-        if (quantize_out) {
-            s.prepared = true;
-            s.prepared_rule = attn_act.rule;
-        }
+        if (quantize_out) s.prepared = attn_act.rule;
         project(L.wo, proj);
         residual_then_norm(proj, L.post_attn_norm, L.ffn_norm, n, L.gate);
         if (L.gate.type == L.up.type && !use_tensor(L.gate)) {
@@ -315,8 +309,7 @@ void GpuContext::enqueue_layers(int64_t n) {
                               s.geglu_counters.as<unsigned>());
             if (quantize_out) {
                 s.act_set = 1 - s.act_set;
-                s.prepared = true;
-                s.prepared_rule = down_act.rule;
+                s.prepared = down_act.rule;
             }
         } else {
             project(L.gate, gate);
