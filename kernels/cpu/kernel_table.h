@@ -42,8 +42,9 @@ inline constexpr size_t kRepackBlockBytes = kRepackRows * 2 + 8 * kRepackRows * 
 // Q4_0 / IQ4_NL / Q5_0 / Q4_1 / Q5_1 keep their bits (one layout for decode and
 // prompts, no growth): per group and block, kRepackRows f16 scales (Q4_1/Q5_1:
 // then kRepackRows f16 minimums), for Q5_0/Q5_1 the fifth bits
-// as 8 byte masks (64 bits: word 2m + h, bit 4r + e for row r's element
-// 16h + 4m + e), then 4 x (kRepackRows x 4 nibble bytes): vector m holds each
+// as 64 bit-plane bytes (bit 2m + h of byte 4r + e for row r's element
+// 16h + 4m + e: plane 2m + h lines up with nibble vector m's low (h = 0) or high
+// nibbles), then 4 x (kRepackRows x 4 nibble bytes): vector m holds each
 // row's qs[4m..4m+3], whose low nibbles are elements 4m.. and high 16 + 4m...
 inline constexpr size_t kRepackQ4Bytes = kRepackRows * 2 + 4 * kRepackRows * 4;
 inline constexpr size_t kRepackQ5Bytes = kRepackQ4Bytes + kRepackRows * 4;
@@ -55,7 +56,7 @@ inline constexpr size_t kRepackQ5_1Bytes = kRepackQ5Bytes + kRepackRows * 2;
 // then dmin), per scale group the rows' int8 scales (Q2_K, Q4_K, Q5_K: then the
 // mins in row pairs, [groups / 2][kRepackRows][2]), then the values, per scale group:
 // - Q4_K, IQ4_XS (32 elements): 4 x (kRepackRows x 4 nibble bytes) as for Q4_0;
-//   Q5_K: then the group's fifth bits as Q5_0's 8 masks;
+//   Q5_K: then the group's fifth bits as Q5_0's 64 bit-plane bytes;
 // - IQ3_S, IQ3_XXS: IQ4_XS's layout, the nibble indexing a 16-entry codebook of
 //   the format's 8 magnitudes and their negatives (IQ3_XXS's scale counts quarters);
 // - Q6_K (16 elements): two such nibble vectors (elements 4m.. low, 8 + 4m.. high)

@@ -26,11 +26,14 @@ void add_row_bit_masks(uint8_t* at, int r, Bit&& bit) {
 }
 
 // Row r's fifth bits (bit(l) for element l of a 32-element group) into the
-// group's 8 mask words: word 2m + h holds elements 16h + 4m.., the bytes those
-// elements have in nibble vector m (kernel_table.h).
+// group's 64 bit-plane bytes: bit 2m + h of byte 4r + e is element 16h + 4m + e,
+// the element whose nibble byte 4r + e of nibble vector m holds (low nibble h = 0,
+// high h = 1; kernel_table.h). Each plane is then one shift away from its place.
 template <class Bit>
-void add_fifth_bit_masks(uint8_t* at, int r, Bit&& bit) {
-    add_row_bit_masks<8>(at, r, [&](int w, int e) { return bit(16 * (w % 2) + 4 * (w / 2) + e); });
+void add_fifth_bit_planes(uint8_t* at, int r, Bit&& bit) {
+    for (int e = 0; e < 4; ++e)
+        for (int m = 0; m < 4; ++m)
+            for (int h = 0; h < 2; ++h) at[4 * r + e] |= static_cast<uint8_t>(bit(16 * h + 4 * m + e) << (2 * m + h));
 }
 
 // Eight 6-bit scales and eight 6-bit mins packed in 12 bytes (Q4_K, Q5_K).
@@ -167,7 +170,7 @@ void repack_nibbles(const uint8_t* w, size_t w_stride, int64_t rows, int64_t k, 
                 if constexpr (N::minimum) std::memcpy(dst + kRepackRows * 2 + 2 * r, &blk.m, 2);
                 if constexpr (N::fifth) {
                     const uint32_t qh = load32(blk.qh);
-                    add_fifth_bit_masks(dst + N::masks, r, [&](int l) { return (qh >> l) & 1u; });
+                    add_fifth_bit_planes(dst + N::planes, r, [&](int l) { return (qh >> l) & 1u; });
                 }
                 for (int m = 0; m < 4; ++m) std::memcpy(dst + N::values + (m * kRepackRows + r) * 4, blk.qs + 4 * m, 4);
             }
@@ -198,8 +201,8 @@ void repack_compact(const uint8_t* w, size_t w_stride, int64_t rows, int64_t k, 
                         auto nib = [&](int l) { return (x.qs[32 * (j / 2) + l] >> (4 * (j % 2))) & 15; };
                         for (int m = 0; m < 4; ++m)
                             for (int e = 0; e < 4; ++e) value_word(j, m)[e] = static_cast<uint8_t>(nib(4 * m + e) | nib(16 + 4 * m + e) << 4);
-                        if constexpr (Kind == kQ5K)  // fifth bits as Q5_0's masks, after the group's nibbles
-                            add_fifth_bit_masks(dst + L::values + j * L::group_bytes + 4 * kRepackRows * 4, r,
+                        if constexpr (Kind == kQ5K)  // fifth bits as Q5_0's planes, after the group's nibbles
+                            add_fifth_bit_planes(dst + L::values + j * L::group_bytes + 4 * kRepackRows * 4, r,
                                                 [&](int l) { return (x.qh[l] >> j) & 1u; });
                     }
                 } else if constexpr (is_codebook(Kind)) {

@@ -32,8 +32,8 @@ struct Nibbles {
     using Act = std::conditional_t<minimum, block_q8_1, block_q8_0>;
     // u = w + offset, the value a GEMM multiplies unsigned (IQ4_NL: its codebook entry + 128)
     static constexpr int offset = Kind == kQ4_0 ? 8 : Kind == kIQ4_NL ? 128 : Kind == kQ5_0 ? 16 : 0;
-    static constexpr size_t masks = kRepackRows * 2 * (minimum ? 2 : 1);  // the fifth bits' 8 mask words
-    static constexpr size_t values = masks + (fifth ? 64 : 0);            // 4 nibble vectors of kRepackRows x 4 bytes
+    static constexpr size_t planes = kRepackRows * 2 * (minimum ? 2 : 1);  // the fifth bits' 64 bit-plane bytes
+    static constexpr size_t values = planes + (fifth ? 64 : 0);            // 4 nibble vectors of kRepackRows x 4 bytes
     static constexpr size_t unit = values + 4 * kRepackRows * 4;
 };
 static_assert(Nibbles<kQ4_0>::unit == kRepackQ4Bytes && Nibbles<kQ5_0>::unit == kRepackQ5Bytes &&
