@@ -62,7 +62,9 @@ inline constexpr size_t kRepackQ5_1Bytes = kRepackQ5Bytes + kRepackRows * 2;
 // - Q6_K (16 elements): two such nibble vectors (elements 4m.. low, 8 + 4m.. high)
 //   and one of the high bit pairs, byte e's bits 2j..2j+1 for element 4j + e;
 // - Q2_K, Q3_K (16 elements): one vector of 2-bit values (byte e's bits 2j..2j+1:
-//   element 4j + e); Q3_K: then 4 byte masks of the third bits (word j, bit 4r + e).
+//   element 4j + e); Q3_K: then its third bits as 32 bit-plane bytes (bit j + 4 (r / 8)
+//   of byte 4 (r % 8) + e for row r's element 4j + e: each 8-row half's plane j
+//   is one shift from bit 2 of the bytes that hold its 2-bit values).
 inline constexpr size_t kRepackQ2KBytes = kRepackRows * 4 + 2 * 16 * kRepackRows + 16 * kRepackRows * 4;
 inline constexpr size_t kRepackQ3KBytes = kRepackRows * 2 + 16 * kRepackRows + 16 * (kRepackRows * 4 + 32);
 inline constexpr size_t kRepackQ4KBytes = kRepackRows * 4 + 8 * kRepackRows * 2 + 8 * 4 * kRepackRows * 4;

@@ -14,17 +14,6 @@ uint32_t load32(const void* p) {
     return v;
 }
 
-// Row r's bits into kWords byte masks, one per vector of kRepackRows x 4 bytes:
-// bit 4r + e of word w is bit(w, e), for the row's byte e in that vector.
-template <int kWords, class Bit>
-void add_row_bit_masks(uint8_t* at, int r, Bit&& bit) {
-    uint64_t masks[kWords];
-    std::memcpy(masks, at, sizeof masks);
-    for (int w = 0; w < kWords; ++w)
-        for (int e = 0; e < 4; ++e) masks[w] |= uint64_t{bit(w, e)} << (4 * r + e);
-    std::memcpy(at, masks, sizeof masks);
-}
-
 // Row r's fifth bits (bit(l) for element l of a 32-element group) into the
 // group's 64 bit-plane bytes: bit 2m + h of byte 4r + e is element 16h + 4m + e,
 // the element whose nibble byte 4r + e of nibble vector m holds (low nibble h = 0,
@@ -34,6 +23,16 @@ void add_fifth_bit_planes(uint8_t* at, int r, Bit&& bit) {
     for (int e = 0; e < 4; ++e)
         for (int m = 0; m < 4; ++m)
             for (int h = 0; h < 2; ++h) at[4 * r + e] |= static_cast<uint8_t>(bit(16 * h + 4 * m + e) << (2 * m + h));
+}
+
+// Row r's third bits (bit(l) for element l of a 16-element group, Q3_K) into
+// the group's 32 bit-plane bytes: bit j + 4 (r / 8) of byte 4 (r % 8) + e is
+// element 4j + e, the element in bits 2j..2j+1 of byte 4r + e of the 2-bit
+// vector. Each 8-row half's plane j is then one shift away from bit 2.
+template <class Bit>
+void add_third_bit_planes(uint8_t* at, int r, Bit&& bit) {
+    for (int e = 0; e < 4; ++e)
+        for (int j = 0; j < 4; ++j) at[4 * (r % 8) + e] |= static_cast<uint8_t>(bit(4 * j + e) << (j + 4 * (r / 8)));
 }
 
 // Eight 6-bit scales and eight 6-bit mins packed in 12 bytes (Q4_K, Q5_K).
@@ -235,9 +234,9 @@ void repack_compact(const uint8_t* w, size_t w_stride, int64_t rows, int64_t k, 
                             for (int j = 0; j < 4; ++j) plane |= two_bits(x.qs, 16 * i + 4 * j + e) << (2 * j);
                             q[4 * r + e] = static_cast<uint8_t>(plane);
                         }
-                        if constexpr (Kind == kQ3K)  // word j: element 4j + e's third bit, from hmask
-                            add_row_bit_masks<4>(q + kRepackRows * 4, r, [&](int j, int e) {
-                                const int el = 16 * i + 4 * j + e;
+                        if constexpr (Kind == kQ3K)  // element l's third bit, from hmask
+                            add_third_bit_planes(q + kRepackRows * 4, r, [&](int l) {
+                                const int el = 16 * i + l;
                                 return (x.hmask[el % 32] >> (4 * (el / 128) + (el % 128) / 32)) & 1u;
                             });
                     }

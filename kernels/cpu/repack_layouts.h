@@ -88,7 +88,7 @@ struct CompactLayout {
     static constexpr size_t mins = scales + groups * kRepackRows;  // in row pairs: [groups / 2][kRepackRows][2]
     static constexpr size_t values = mins + (has_mins(Kind) ? groups * kRepackRows : 0);
     static constexpr size_t group_bytes = Kind == kQ2K   ? kRepackRows * 4                // 2-bit plane
-                                          : Kind == kQ3K ? kRepackRows * 4 + 32           // and 4 high-bit masks
+                                          : Kind == kQ3K ? kRepackRows * 4 + 32           // and the third bits' planes
                                           : Kind == kQ6K ? 3 * kRepackRows * 4
                                                          : 4 * kRepackRows * 4 + (Kind == kQ5K ? 64 : 0);
     // u = value + offset (the integer sums start at -offset * the activation sum)
