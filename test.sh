@@ -5,7 +5,8 @@
 #   2. ASan+UBSan build: the same tests except the large-model ones
 #   3. clang libFuzzer build: the GGUF reader fuzzed for GMG_FUZZ_SECONDS (default 60)
 #   4. GPU backends: the CUDA build (where nvcc is) and the HIP build (where hipcc is)
-#      compiled, their GPU tests run (skipped without a device: none is needed to pass)
+#      compiled, their GPU tests run (skipped without a device: none is needed to pass);
+#      the same kernel sources built for the simulated device and their tests run there
 # Ends with one line "N passed, M failed".
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -70,6 +71,8 @@ else
     echo "no nvcc: CUDA build not compiled"
 fi
 if command -v hipcc > /dev/null; then gpu_build hip; else echo "no hipcc: HIP build not compiled"; fi
+echo "== GPU kernels on the simulated device (kernels/gpu/sim)"
+gpu_build gpusim
 
 echo "$passed passed, $failed failed"
 exit $status

@@ -52,7 +52,7 @@ template <int D>
 __global__ void __launch_bounds__(kThreads) tiled_attention_kernel(AttentionShape a, const float* q,
                                                                    const uint16_t* kcache, const uint16_t* vcache,
                                                                    float* out, const int32_t* d_pos0, int64_t n) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 700
+#if GMG_WMMA_DEVICE_CODE
     constexpr int kLq = D + 8;     // q and K/V row stride in halves
     constexpr int kLo = D + 4;     // output staging row stride in floats
     constexpr int kDimTiles = D / 16 / kWarps;  // 16-element output fragments per warp
@@ -182,9 +182,9 @@ void attention_tiled(Stream& s, const AttentionShape& a, const float* d_q, const
     if (a.n_head_kv > 65535) return s.fail("attention: too many K/V heads");
     const dim3 grid(static_cast<unsigned>(tile_count(a, n)), static_cast<unsigned>(a.n_head_kv));
     switch (a.head_dim) {
-        case 64: tiled_attention_kernel<64><<<grid, kThreads, 0, native(s)>>>(a, d_q, d_kcache, d_vcache, d_out, d_pos0, n); break;
-        case 128: tiled_attention_kernel<128><<<grid, kThreads, 0, native(s)>>>(a, d_q, d_kcache, d_vcache, d_out, d_pos0, n); break;
-        default: tiled_attention_kernel<256><<<grid, kThreads, 0, native(s)>>>(a, d_q, d_kcache, d_vcache, d_out, d_pos0, n); break;
+        case 64: GMG_LAUNCH(grid, kThreads, 0, native(s), tiled_attention_kernel<64>)(a, d_q, d_kcache, d_vcache, d_out, d_pos0, n); break;
+        case 128: GMG_LAUNCH(grid, kThreads, 0, native(s), tiled_attention_kernel<128>)(a, d_q, d_kcache, d_vcache, d_out, d_pos0, n); break;
+        default: GMG_LAUNCH(grid, kThreads, 0, native(s), tiled_attention_kernel<256>)(a, d_q, d_kcache, d_vcache, d_out, d_pos0, n); break;
     }
     check_launch(s, "attention_tiled");
 }

@@ -1,9 +1,55 @@
 // The one place where CUDA and HIP differ by name. Every .cu file in kernels/gpu
 // includes this instead of a vendor header and uses the gpu* names below, so the
-// same sources build with nvcc (GMG_CUDA) and with hipcc (GMG_HIP).
+// same sources build with nvcc (GMG_CUDA), with hipcc (GMG_HIP), and as plain C++
+// for the simulated device (GMG_GPU_SIM: kernels/gpu/sim, the kernels' own code
+// run on the host by tests without a GPU).
 #pragma once
 
-#if defined(__HIPCC__) || defined(GMG_USE_HIP)
+#if defined(GMG_GPU_SIM)
+#include "kernels/gpu/sim/sim_device.h"
+
+#define GMG_GPU_VENDOR "simulated"
+using gpuError_t = ::gmg::sim::Error;
+using gpuStream_t = ::gmg::sim::Stream*;
+using gpuGraph_t = ::gmg::sim::Graph*;
+using gpuGraphExec_t = ::gmg::sim::GraphExec*;
+using gpuDeviceProp = ::gmg::sim::DeviceProp;
+using gpuEvent_t = ::gmg::sim::Event*;
+#define gpuSuccess ::gmg::sim::Success
+#define gpuGetErrorString ::gmg::sim::GetErrorString
+#define gpuGetLastError ::gmg::sim::GetLastError
+#define gpuGetDeviceCount ::gmg::sim::GetDeviceCount
+#define gpuGetDeviceProperties ::gmg::sim::GetDeviceProperties
+#define gpuSetDevice ::gmg::sim::SetDevice
+#define gpuMalloc ::gmg::sim::Malloc
+#define gpuFree ::gmg::sim::Free
+#define gpuMallocHost ::gmg::sim::MallocHost
+#define gpuFreeHost ::gmg::sim::FreeHost
+#define gpuMemcpy ::gmg::sim::Memcpy
+#define gpuMemcpyAsync ::gmg::sim::MemcpyAsync
+#define gpuMemsetAsync ::gmg::sim::MemsetAsync
+#define gpuMemcpyHostToDevice ::gmg::sim::MemcpyHostToDevice
+#define gpuMemcpyDeviceToHost ::gmg::sim::MemcpyDeviceToHost
+#define gpuMemcpyDeviceToDevice ::gmg::sim::MemcpyDeviceToDevice
+#define gpuStreamCreateWithFlags ::gmg::sim::StreamCreateWithFlags
+#define gpuStreamNonBlocking ::gmg::sim::StreamNonBlocking
+#define gpuStreamDestroy ::gmg::sim::StreamDestroy
+#define gpuStreamSynchronize ::gmg::sim::StreamSynchronize
+#define gpuStreamBeginCapture ::gmg::sim::StreamBeginCapture
+#define gpuStreamEndCapture ::gmg::sim::StreamEndCapture
+#define gpuStreamCaptureModeThreadLocal ::gmg::sim::StreamCaptureModeThreadLocal
+#define gpuGraphInstantiate(exec, graph) ::gmg::sim::GraphInstantiate(exec, graph)
+#define gpuGraphLaunch ::gmg::sim::GraphLaunch
+#define gpuGraphDestroy ::gmg::sim::GraphDestroy
+#define gpuGraphExecDestroy ::gmg::sim::GraphExecDestroy
+#define gpuEventCreate ::gmg::sim::EventCreate
+#define gpuEventDestroy ::gmg::sim::EventDestroy
+#define gpuEventRecord ::gmg::sim::EventRecord
+#define gpuEventSynchronize ::gmg::sim::EventSynchronize
+#define gpuEventElapsedTime ::gmg::sim::EventElapsedTime
+#define gpuDeviceSynchronize ::gmg::sim::DeviceSynchronize
+
+#elif defined(__HIPCC__) || defined(GMG_USE_HIP)
 #include <hip/hip_runtime.h>
 
 #define GMG_GPU_VENDOR "HIP"
@@ -96,7 +142,13 @@ using gpuEvent_t = cudaEvent_t;
 
 // Tensor-core tiles: CUDA's nvcuda::wmma (GMG_HAS_WMMA); HIP builds have none here and
 // take the kernels without them (has_tensor_matmul, has_tiled_attention).
-#if !defined(__HIPCC__) && !defined(GMG_USE_HIP)
+#if defined(GMG_GPU_SIM)
+#define GMG_HAS_WMMA 1
+namespace gmg::gpu {
+namespace wmma = ::gmg::sim::wmma;
+using f16 = ::gmg::sim::half;
+}  // namespace gmg::gpu
+#elif !defined(__HIPCC__) && !defined(GMG_USE_HIP)
 #define GMG_HAS_WMMA 1
 #include <cuda_fp16.h>
 #include <mma.h>
@@ -114,4 +166,23 @@ using f16 = __half;
 #else
 #define GMG_SHFL_XOR(v, m) __shfl_xor_sync(0xffffffffu, (v), (m))
 #define GMG_SHFL_XOR_W(v, m, w) __shfl_xor_sync(0xffffffffu, (v), (m), (w))
+#endif
+
+// The WMMA kernels' bodies: nvcc's device pass for sm_70 and later (its host pass and
+// older targets compile them empty), and the simulated device.
+#if defined(GMG_GPU_SIM) || (defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 700)
+#define GMG_WMMA_DEVICE_CODE 1
+#else
+#define GMG_WMMA_DEVICE_CODE 0
+#endif
+
+// kernel<<<grid, block, shared, stream>>>(args) spelled GMG_LAUNCH(grid, block, shared,
+// stream, kernel)(args), so that the simulated device can run the launch as a call.
+#if defined(GMG_GPU_SIM)
+#define GMG_LAUNCH(grid, block, shared, stream, ...) \
+    ::gmg::sim::launcher((grid), (block), (shared), (stream), #__VA_ARGS__, __VA_ARGS__)
+#define GMG_DYNAMIC_SHARED(type, name) type* name = static_cast<type*>(::gmg::sim::dynamic_shared())
+#else
+#define GMG_LAUNCH(grid, block, shared, stream, ...) __VA_ARGS__<<<(grid), (block), (shared), (stream)>>>
+#define GMG_DYNAMIC_SHARED(type, name) extern __shared__ type name[]
 #endif

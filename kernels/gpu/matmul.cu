@@ -205,7 +205,7 @@ void launch_multi(Stream& s, GgmlType type, const Targets& m, int64_t k, const A
     const dim3 grid = grid_for(s, rows, n, NC);
     const GridTables tables = *static_cast<const GridTables*>(s.tables());
     visit_weight_type(type, [&](auto tag) {
-        matmul_kernel<decltype(tag)::value, NC><<<grid, kThreads, 0, native(s)>>>(m, k, view(act), n, tables);
+        GMG_LAUNCH(grid, kThreads, 0, native(s), matmul_kernel<decltype(tag)::value, NC>)(m, k, view(act), n, tables);
     });
     check_launch(s, "matmul");
 }
@@ -217,7 +217,7 @@ void launch_geglu(Stream& s, const DeviceWeight& gate, const DeviceWeight& up, c
     const dim3 grid = grid_for(s, gate.rows, n, NC);
     const GridTables tables = *static_cast<const GridTables*>(s.tables());
     visit_weight_type(gate.type, [&](auto tag) {
-        matmul_geglu_kernel<decltype(tag)::value, NC><<<grid, kThreads, 0, native(s)>>>(
+        GMG_LAUNCH(grid, kThreads, 0, native(s), matmul_geglu_kernel<decltype(tag)::value, NC>)(
             t, static_cast<const uint8_t*>(up.d_data), gate.cols, view(act), n, tables, qo, counters);
     });
     check_launch(s, "matmul_geglu");
@@ -230,7 +230,7 @@ void quantize_rows(Stream& s, ActRule rule, const float* d_x, int64_t n, int64_t
     const int64_t threads = is_float_rule(rule) ? n * k : n * (k / act_block(rule)) * kQuantLanes;
     if (threads == 0) return;
     if (!check_act_rows(s, rule, out, "quantize_rows")) return;
-    quantize_kernel<<<blocks_for(threads, 256), 256, 0, native(s)>>>(rule, d_x, n, k, out.d_q, out.d_scale, out.d_f,
+    GMG_LAUNCH(blocks_for(threads, 256), 256, 0, native(s), quantize_kernel)(rule, d_x, n, k, out.d_q, out.d_scale, out.d_f,
                                                                      out.d_sum);
     check_launch(s, "quantize_rows");
 }

@@ -65,7 +65,7 @@ template <GgmlType T>
 __global__ void __launch_bounds__(kThreads) matmul_tensor_kernel(const uint8_t* w, size_t row_bytes, int64_t rows,
                                                                  int64_t k, const f16* x, const float* scale,
                                                                  int64_t n, float* y, int64_t ldy, GridTables tables) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 700
+#if GMG_WMMA_DEVICE_CODE
     __shared__ __align__(32) f16 sa[kTile * kLd];  // activations: [c][k]
     __shared__ __align__(32) f16 sb[kTile * kLd];  // weights: [r][k]
     __shared__ __align__(32) float stage[kThreads / 32][16 * 16];
@@ -135,7 +135,7 @@ static const float* tensor_scales(const void* d_x, int64_t n, int64_t k) {
 void to_tensor_activations(Stream& s, const float* d_x, int64_t n, int64_t k, void* d_out) {
     if (n <= 0 || k <= 0) return;
     if (k % kTileK != 0) return s.fail("to_tensor_activations: the row length is not a multiple of 32");
-    to_f16_kernel<<<static_cast<unsigned>(n), 256, 0, native(s)>>>(d_x, k, static_cast<f16*>(d_out),
+    GMG_LAUNCH(static_cast<unsigned>(n), 256, 0, native(s), to_f16_kernel)(d_x, k, static_cast<f16*>(d_out),
                                                                  const_cast<float*>(tensor_scales(d_out, n, k)));
     check_launch(s, "to_tensor_activations");
 }
@@ -152,7 +152,7 @@ void matmul_tensor(Stream& s, const DeviceWeight& w, const void* d_x, int64_t n,
     const auto* x = static_cast<const f16*>(d_x);
     const float* scale = tensor_scales(d_x, n, w.cols);
     auto launch = [&](auto tag) {
-        matmul_tensor_kernel<decltype(tag)::value><<<grid, kThreads, 0, native(s)>>>(data, w.row_bytes, w.rows, w.cols, x,
+        GMG_LAUNCH(grid, kThreads, 0, native(s), matmul_tensor_kernel<decltype(tag)::value>)(data, w.row_bytes, w.rows, w.cols, x,
                                                                                      scale, n, d_y, ldy, tables);
     };
     switch (w.type) {

@@ -75,7 +75,7 @@ __device__ inline void norm_quantize_row(const float* src, const float* w, float
 
 __global__ void rms_norm_quantize_kernel(const float* x, const float* w, float* h, int64_t width, float eps,
                                          ActRule rule, int8_t* q, float* qscale, float* f, float* qsum) {
-    extern __shared__ float row[];
+    GMG_DYNAMIC_SHARED(float, row);
     __shared__ double scratch[kMaxWarpsPerBlock];
     const int64_t r = blockIdx.x;
     const float scale = inv_rms(x + r * width, width, eps, scratch);
@@ -87,7 +87,7 @@ __global__ void rms_norm_quantize_kernel(const float* x, const float* w, float* 
 __global__ void add_rms_norm_quantize_kernel(float* x, const float* p, const float* w_post, const float* w_pre,
                                              float* h, int64_t width, float eps, ActRule rule, int8_t* q,
                                              float* qscale, float* f, float* qsum) {
-    extern __shared__ float row[];
+    GMG_DYNAMIC_SHARED(float, row);
     __shared__ double scratch[kMaxWarpsPerBlock];
     const int64_t r = blockIdx.x;
     float* xr = x + r * width;
@@ -228,7 +228,7 @@ __device__ inline void sum_warp_rows(const float* acc, float* shared, int64_t st
 // skipping weights that round to zero. q goes through f16 as there too.
 __global__ void __launch_bounds__(kAttnThreadsDecode) attention_kernel(AttentionShape a, const float* q, const uint16_t* kcache, const uint16_t* vcache,
                                  float* out, const int32_t* pos0) {
-    extern __shared__ float partial[];  // per warp: D accumulators, max, sum
+    GMG_DYNAMIC_SHARED(float, partial);  // per warp: D accumulators, max, sum
     const int64_t D = a.head_dim, t = blockIdx.y, h = blockIdx.x;
     const int64_t Q = a.n_head * D, KV = a.n_head_kv * D;
     const int64_t kvh = h / (a.n_head / a.n_head_kv);
@@ -364,7 +364,7 @@ __global__ void __launch_bounds__(kSplitThreads) split_values_kernel(AttentionSh
                                                                     const uint16_t* vcache, const int32_t* pos0,
                                                                     float* scratch, float* out, int64_t n,
                                                                     bool quantize, ActOutput act) {
-    extern __shared__ float warp_acc[];  // per warp: head_dim accumulators
+    GMG_DYNAMIC_SHARED(float, warp_acc);  // per warp: head_dim accumulators
     __shared__ bool last_block;
     const SplitBlock b = split_block(a, plan, pos0, n);
     const int64_t D = a.head_dim, KV = a.n_head_kv * D, h = b.head, chunk = b.chunk, t = b.query, row = b.row;
@@ -436,13 +436,13 @@ __global__ void __launch_bounds__(kSplitThreads) split_values_kernel(AttentionSh
 
 void rms_norm(Stream& s, const float* d_x, const float* d_w, float* d_y, int64_t n, int64_t width, float eps) {
     if (n <= 0) return;
-    rms_norm_kernel<<<static_cast<unsigned>(n), kNormThreads, 0, native(s)>>>(d_x, d_w, d_y, width, eps);
+    GMG_LAUNCH(static_cast<unsigned>(n), kNormThreads, 0, native(s), rms_norm_kernel)(d_x, d_w, d_y, width, eps);
     check_launch(s, "rms_norm");
 }
 
 void add_rms_norm(Stream& s, float* d_x, const float* d_p, const float* d_w, int64_t n, int64_t width, float eps) {
     if (n <= 0) return;
-    add_rms_norm_kernel<<<static_cast<unsigned>(n), kNormThreads, 0, native(s)>>>(d_x, d_p, d_w, width, eps);
+    GMG_LAUNCH(static_cast<unsigned>(n), kNormThreads, 0, native(s), add_rms_norm_kernel)(d_x, d_p, d_w, width, eps);
     check_launch(s, "add_rms_norm");
 }
 
@@ -452,7 +452,7 @@ void rms_norm_quantize(Stream& s, const float* d_x, const float* d_w, float* d_h
     if (!fused_norm_fits(width, rule)) return s.fail("rms_norm_quantize: row too wide or not whole blocks");
     if (rule == ActRule::q8_1 && !act.d_sum) return s.fail("rms_norm_quantize: Q8_1 needs its sums (ActRows::d_sum)");
     const size_t shared = fused_row_bytes(width);
-    rms_norm_quantize_kernel<<<static_cast<unsigned>(n), kNormThreads, shared, native(s)>>>(
+    GMG_LAUNCH(static_cast<unsigned>(n), kNormThreads, shared, native(s), rms_norm_quantize_kernel)(
         d_x, d_w, d_h, width, eps, rule, act.d_q, act.d_scale, act.d_f, act.d_sum);
     check_launch(s, "rms_norm_quantize");
 }
@@ -463,26 +463,26 @@ void add_rms_norm_quantize(Stream& s, float* d_x, const float* d_p, const float*
     if (!fused_norm_fits(width, rule)) return s.fail("add_rms_norm_quantize: row too wide or not whole blocks");
     if (rule == ActRule::q8_1 && !act.d_sum) return s.fail("add_rms_norm_quantize: Q8_1 needs its sums (ActRows::d_sum)");
     const size_t shared = fused_row_bytes(width);
-    add_rms_norm_quantize_kernel<<<static_cast<unsigned>(n), kNormThreads, shared, native(s)>>>(
+    GMG_LAUNCH(static_cast<unsigned>(n), kNormThreads, shared, native(s), add_rms_norm_quantize_kernel)(
         d_x, d_p, d_w_post, d_w_pre, d_h, width, eps, rule, act.d_q, act.d_scale, act.d_f, act.d_sum);
     check_launch(s, "add_rms_norm_quantize");
 }
 
 void geglu(Stream& s, float* d_gate, const float* d_up, int64_t count) {
     if (count <= 0) return;
-    geglu_kernel<<<blocks_for(count, 256), 256, 0, native(s)>>>(d_gate, d_up, count);
+    GMG_LAUNCH(blocks_for(count, 256), 256, 0, native(s), geglu_kernel)(d_gate, d_up, count);
     check_launch(s, "geglu");
 }
 
 void softcap(Stream& s, float* d_x, int64_t count, float cap) {
     if (count <= 0) return;
-    softcap_kernel<<<blocks_for(count, 256), 256, 0, native(s)>>>(d_x, count, cap);
+    GMG_LAUNCH(blocks_for(count, 256), 256, 0, native(s), softcap_kernel)(d_x, count, cap);
     check_launch(s, "softcap");
 }
 
 void argmax_rows(Stream& s, const float* d_x, int64_t rows, int64_t n, int32_t* d_out) {
     if (rows <= 0 || n <= 0) return;
-    argmax_kernel<<<static_cast<unsigned>(rows), kArgmaxThreads, 0, native(s)>>>(d_x, n, d_out);
+    GMG_LAUNCH(static_cast<unsigned>(rows), kArgmaxThreads, 0, native(s), argmax_kernel)(d_x, n, d_out);
     check_launch(s, "argmax");
 }
 
@@ -493,7 +493,7 @@ void top_candidates(Stream& s, const float* d_x, int64_t n, uint64_t* d_scratch,
     for (int64_t m = n;;) {
         const auto tiles = static_cast<unsigned>((m + kTopTile - 1) / kTopTile);
         auto* dst = m > kTopTile ? scratch : reinterpret_cast<unsigned long long*>(d_out);
-        top_tile_kernel<<<tiles, kTopThreads, 0, native(s)>>>(keys ? nullptr : d_x, keys, m, dst);
+        GMG_LAUNCH(tiles, kTopThreads, 0, native(s), top_tile_kernel)(keys ? nullptr : d_x, keys, m, dst);
         check_launch(s, "top_candidates");
         if (m <= kTopTile) return;
         keys = dst;
@@ -509,7 +509,7 @@ void qk_norm_rope_store(Stream& s, const AttentionShape& a, float* d_q, const fl
     // The same float expression as the CPU path (reference_ops.cpp rope_neox), on the host.
     const RopeArgs r{eps, std::pow(rope_base, -2.0f / static_cast<float>(a.n_rot)), freq_scale, attn_scale};
     const dim3 grid(static_cast<unsigned>(a.n_head + a.n_head_kv), static_cast<unsigned>(n));
-    qk_norm_rope_store_kernel<<<grid, kNormThreads, 0, native(s)>>>(a, r, d_q, d_k, d_v, d_q_norm, d_k_norm, d_kcache,
+    GMG_LAUNCH(grid, kNormThreads, 0, native(s), qk_norm_rope_store_kernel)(a, r, d_q, d_k, d_v, d_q_norm, d_k_norm, d_kcache,
                                                                     d_vcache, d_pos0);
     check_launch(s, "qk_norm_rope_store");
 }
@@ -521,10 +521,10 @@ static void attention_split(Stream& s, const AttentionShape& a, const float* d_q
                             float* d_scratch, const ActOutput* quantized) {
     const SplitPlan plan = split_plan(a);
     const dim3 grid(static_cast<unsigned>(a.n_head), static_cast<unsigned>(plan.chunks), static_cast<unsigned>(n));
-    split_scores_kernel<<<grid, kSplitThreads, 0, native(s)>>>(a, plan, d_q, d_kcache, d_pos0, d_scratch, n);
+    GMG_LAUNCH(grid, kSplitThreads, 0, native(s), split_scores_kernel)(a, plan, d_q, d_kcache, d_pos0, d_scratch, n);
     check_launch(s, "split_scores");
     const size_t shared = static_cast<size_t>(kSplitThreads / kMinWarp) * static_cast<size_t>(a.head_dim) * sizeof(float);
-    split_values_kernel<<<grid, kSplitThreads, shared, native(s)>>>(a, plan, d_vcache, d_pos0, d_scratch, d_out, n,
+    GMG_LAUNCH(grid, kSplitThreads, shared, native(s), split_values_kernel)(a, plan, d_vcache, d_pos0, d_scratch, d_out, n,
                                                                     quantized != nullptr,
                                                                     quantized ? *quantized : ActOutput{});
     check_launch(s, "split_values");
@@ -539,7 +539,7 @@ static void attention_rows(Stream& s, const AttentionShape& a, const float* d_q,
     const int warps = threads / kMinWarp;
     const size_t shared = static_cast<size_t>(warps) * static_cast<size_t>(a.head_dim + 2) * sizeof(float);
     const dim3 grid(static_cast<unsigned>(a.n_head), static_cast<unsigned>(n));
-    attention_kernel<<<grid, threads, shared, native(s)>>>(a, d_q, d_kcache, d_vcache, d_out, d_pos0);
+    GMG_LAUNCH(grid, threads, shared, native(s), attention_kernel)(a, d_q, d_kcache, d_vcache, d_out, d_pos0);
     check_launch(s, "attention");
 }
 
