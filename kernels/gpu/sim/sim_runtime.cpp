@@ -152,10 +152,9 @@ Error Malloc(void** p, size_t bytes) {
     *p = nullptr;
     if (capture_forbids("a device allocation")) return fail(ErrorStreamCaptureUnsupported);
     if (bytes == 0) return Success;
-    const size_t rounded = (bytes + 255) / 256 * 256;
-    void* m = std::aligned_alloc(256, rounded);
-    if (!m) return fail(ErrorMemoryAllocation);
-    std::memset(m, 0xff, rounded);  // unwritten device memory reads as NaN floats / -1 integers
+    void* m = nullptr;  // exactly `bytes`, so that AddressSanitizer sees a kernel reading past it
+    if (posix_memalign(&m, 256, bytes) != 0) return fail(ErrorMemoryAllocation);
+    std::memset(m, 0xff, bytes);  // unwritten device memory reads as NaN floats / -1 integers
     std::lock_guard<std::mutex> lock(g_mutex);
     g_device[reinterpret_cast<uintptr_t>(m)] = bytes;
     *p = m;

@@ -59,8 +59,11 @@ gmg_sim_switch:
 
 struct Context {
     void* sp = nullptr;
+    const void* stack_bottom = nullptr;  // for AddressSanitizer's fiber annotations
+    size_t stack_size = 0;
+    void* fake_stack = nullptr;
 };
-inline void switch_context(Context* from, Context* to) { gmg_sim_switch(&from->sp, to->sp); }
+inline void raw_switch(Context* from, Context* to) { gmg_sim_switch(&from->sp, to->sp); }
 // A stack whose first switch "returns" into entry as if entry had been called.
 inline void start_context(Context* c, char* stack, size_t bytes, void (*entry)()) {
     auto* top = reinterpret_cast<uint64_t*>(reinterpret_cast<uintptr_t>(stack + bytes) & ~uintptr_t{15});
@@ -72,20 +75,75 @@ inline void start_context(Context* c, char* stack, size_t bytes, void (*entry)()
     --top;
     std::memcpy(top, control, sizeof control);
     c->sp = top;
+    c->stack_bottom = stack;
+    c->stack_size = bytes;
 }
 #else
 struct Context {
     ucontext_t uc;
+    const void* stack_bottom = nullptr;
+    size_t stack_size = 0;
+    void* fake_stack = nullptr;
 };
-inline void switch_context(Context* from, Context* to) { swapcontext(&from->uc, &to->uc); }
+inline void raw_switch(Context* from, Context* to) { swapcontext(&from->uc, &to->uc); }
 inline void start_context(Context* c, char* stack, size_t bytes, void (*entry)()) {
     getcontext(&c->uc);
     c->uc.uc_stack.ss_sp = stack;
     c->uc.uc_stack.ss_size = bytes;
     c->uc.uc_link = nullptr;
     makecontext(&c->uc, entry, 0);
+    c->stack_bottom = stack;
+    c->stack_size = bytes;
 }
 #endif
+
+// Under AddressSanitizer every switch is announced, so that it tracks which stack is
+// live (and the kernels' device-memory accesses are checked like any heap access).
+#if defined(__SANITIZE_ADDRESS__)
+#define GMG_SIM_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define GMG_SIM_ASAN 1
+#endif
+#endif
+#if defined(GMG_SIM_ASAN)
+#include <pthread.h>
+#include <sanitizer/common_interface_defs.h>
+#endif
+
+// `from_exits`: the fiber switched away from is never resumed.
+inline void switch_context(Context* from, Context* to, bool from_exits = false) {
+#if defined(GMG_SIM_ASAN)
+    __sanitizer_start_switch_fiber(from_exits ? nullptr : &from->fake_stack, to->stack_bottom, to->stack_size);
+#else
+    static_cast<void>(from_exits);
+#endif
+    raw_switch(from, to);
+#if defined(GMG_SIM_ASAN)
+    __sanitizer_finish_switch_fiber(from->fake_stack, nullptr, nullptr);
+#endif
+}
+inline void entered_fiber() {
+#if defined(GMG_SIM_ASAN)
+    __sanitizer_finish_switch_fiber(nullptr, nullptr, nullptr);
+#endif
+}
+// The scheduler runs on the host thread's own stack.
+inline void set_thread_stack(Context* c) {
+#if defined(GMG_SIM_ASAN)
+    pthread_attr_t attr;
+    void* addr = nullptr;
+    size_t size = 0;
+    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+        pthread_attr_getstack(&attr, &addr, &size);
+        pthread_attr_destroy(&attr);
+    }
+    c->stack_bottom = addr;
+    c->stack_size = size;
+#else
+    static_cast<void>(c);
+#endif
+}
 
 namespace gmg::sim {
 namespace {
@@ -180,7 +238,7 @@ void yield(Fiber& f, State s) {
     Fiber* next = s == State::done && !g_sm.fault.empty() ? nullptr : next_in_warp(f);
     if (next == &f) return;  // the warp's only live lane: its own warp operation is complete
     g_sm.current = next;
-    switch_context(&f.context, next ? &next->context : &g_sm.scheduler);
+    switch_context(&f.context, next ? &next->context : &g_sm.scheduler, s == State::done);
 }
 
 void wait(Fiber& f, State s) { yield(f, s); }
@@ -193,6 +251,7 @@ void wait(Fiber& f, State s) { yield(f, s); }
 }
 
 void fiber_entry() {
+    entered_fiber();
     (*g_sm.body)();
     yield(*g_sm.current, State::done);
     std::abort();  // never resumed
@@ -337,6 +396,7 @@ std::string run_grid(const LaunchConfig& c, const std::function<void()>& body) {
     if (g_sm.current) return "a kernel launched from inside a kernel";
     std::lock_guard<std::mutex> lock(g_sm_mutex);
     g_warp = configured_warp_size();
+    set_thread_stack(&g_sm.scheduler);
     g_sm.body = &body;
     g_sm.fault.clear();
     g_sm.dynamic.assign(c.shared_bytes, 0xff);
