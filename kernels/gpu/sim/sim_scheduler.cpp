@@ -241,8 +241,6 @@ void yield(Fiber& f, State s) {
     switch_context(&f.context, next ? &next->context : &g_sm.scheduler, s == State::done);
 }
 
-void wait(Fiber& f, State s) { yield(f, s); }
-
 // Ends the whole launch: the scheduler sees the fault and never resumes a fiber.
 [[noreturn]] void fault(Fiber& f, const std::string& message) {
     if (g_sm.fault.empty()) g_sm.fault = message;
@@ -432,12 +430,12 @@ void device_fault(const char* what) {
     fault(f, describe(f) + ": " + what);
 }
 
-void sync_block() { wait(current("__syncthreads"), State::at_block); }
+void sync_block() { yield(current("__syncthreads"), State::at_block); }
 
 void sync_warp() {
     Fiber& f = current("__syncwarp");
     ++f.warp_ops;
-    wait(f, State::at_warp);
+    yield(f, State::at_warp);
 }
 
 uint64_t shuffle_xor_bits(uint64_t bits, int lane_mask, int width) {
@@ -448,7 +446,7 @@ uint64_t shuffle_xor_bits(uint64_t bits, int lane_mask, int width) {
     const unsigned op = f.warp_ops++;
     std::vector<Sm::Slot>& slots = g_sm.slots[op & 1u];
     slots[static_cast<size_t>(f.linear)] = Sm::Slot{bits, op};
-    wait(f, State::at_warp);
+    yield(f, State::at_warp);
     // A lane whose partner lies in a later segment of `width` lanes keeps its own value.
     int src = f.lane ^ lane_mask;
     if (src >= (f.lane / width + 1) * width) src = f.lane;
