@@ -192,12 +192,14 @@ Error FreeHost(void* p) {
 
 Error Memcpy(void* dst, const void* src, size_t bytes, MemcpyKind kind) {
     if (capture_forbids("a synchronous copy")) return fail(ErrorStreamCaptureUnsupported);
+    if (bytes == 0) return g_sticky;  // nothing to copy: CUDA accepts it whatever the pointers
     if (Error e = copy_checks(dst, src, bytes, kind, false); e != Success) return fail(e);
     std::memcpy(dst, src, bytes);
     return g_sticky;
 }
 
 Error MemcpyAsync(void* dst, const void* src, size_t bytes, MemcpyKind kind, Stream* s) {
+    if (bytes == 0) return Success;
     if (Error e = copy_checks(dst, src, bytes, kind, s && s->capturing); e != Success) {
         if (s && s->capturing) s->invalidated = true;
         return fail(e);
@@ -207,6 +209,7 @@ Error MemcpyAsync(void* dst, const void* src, size_t bytes, MemcpyKind kind, Str
 }
 
 Error MemsetAsync(void* dst, int value, size_t bytes, Stream* s) {
+    if (bytes == 0) return Success;
     if (!device_range(dst, bytes)) return fail(ErrorInvalidValue);
     submit(s, [dst, value, bytes] { std::memset(dst, value, bytes); });
     return Success;

@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -175,7 +176,8 @@ struct Sm {
         unsigned op;  // the depositing lane's warp operation
     };
     std::vector<Slot> slots[2];  // shuffle values, alternating between consecutive operations
-    std::vector<unsigned char> dynamic;
+    std::unique_ptr<unsigned char[]> dynamic;  // exactly the launch's bytes, so ASan bounds it
+    size_t dynamic_bytes = 0;
     std::vector<WarpShare> shares;  // one per warp
     std::string fault;
     int threads = 0;
@@ -336,7 +338,7 @@ std::string run_block(const LaunchConfig& c, uint3 block) {
     for (auto& s : g_sm.slots) s.assign(static_cast<size_t>(g_sm.threads + W), Sm::Slot{0, ~0u});
     g_sm.shares.resize(static_cast<size_t>((g_sm.threads + W - 1) / W));
     for (WarpShare& share : g_sm.shares) share.op = ~0u;
-    if (c.shared_bytes) std::fill(g_sm.dynamic.begin(), g_sm.dynamic.end(), 0xff);  // unwritten shared memory reads NaN
+    if (g_sm.dynamic) std::memset(g_sm.dynamic.get(), 0xff, g_sm.dynamic_bytes);  // unwritten shared memory reads NaN
     for (int i = 0; i < g_sm.threads; ++i) {
         Fiber& f = g_sm.fibers[static_cast<size_t>(i)];
         f.linear = i;
@@ -391,13 +393,21 @@ int configured_warp_size() {
 }
 
 std::string run_grid(const LaunchConfig& c, const std::function<void()>& body) {
-    if (g_sm.current) return "a kernel launched from inside a kernel";
+    // (A flag of this thread's: another host thread's grid may be running.)
+    thread_local bool in_kernel = false;
+    if (in_kernel) return "a kernel launched from inside a kernel";
     std::lock_guard<std::mutex> lock(g_sm_mutex);
+    in_kernel = true;
+    struct Leave {
+        bool& flag;
+        ~Leave() { flag = false; }
+    } leave{in_kernel};
     g_warp = configured_warp_size();
     set_thread_stack(&g_sm.scheduler);
     g_sm.body = &body;
     g_sm.fault.clear();
-    g_sm.dynamic.assign(c.shared_bytes, 0xff);
+    g_sm.dynamic_bytes = c.shared_bytes;
+    g_sm.dynamic.reset(c.shared_bytes ? new unsigned char[c.shared_bytes] : nullptr);
     const uint64_t blocks = uint64_t{c.grid.x} * c.grid.y * c.grid.z;
     const bool reverse = reverse_order();
     for (uint64_t k = 0; k < blocks; ++k) {
@@ -420,7 +430,7 @@ int warp_size() { return g_warp; }
 int lane_id() { return current("a lane id").lane; }
 void* dynamic_shared() {
     current("extern __shared__");
-    return g_sm.dynamic.data();
+    return g_sm.dynamic.get();  // null when the launch gave none
 }
 
 WarpShare& warp_share() { return g_sm.shares[static_cast<size_t>(current("wmma").warp)]; }
