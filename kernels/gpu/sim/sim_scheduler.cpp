@@ -257,9 +257,8 @@ void fiber_entry() {
     std::abort();  // never resumed
 }
 
-// The block's stacks: one region on huge pages where the kernel allows, since every
-// shuffle visits each thread's stack in turn and small pages would miss the TLB at
-// each. A canary word at the bottom of each stack catches an overflow.
+// The block's stacks, one region of kMaxThreads. A canary word at the bottom of each
+// stack catches an overflow.
 constexpr uint64_t kCanary = 0x5eed5eed5eed5eedull;
 char* stacks_base() {
     if (!g_sm.stack_region) {
@@ -269,7 +268,6 @@ char* stacks_base() {
             std::fprintf(stderr, "gmg simulated GPU: cannot map the thread stacks\n");
             std::abort();
         }
-        madvise(p, bytes, MADV_HUGEPAGE);
         g_sm.stack_region = static_cast<char*>(p);
     }
     return g_sm.stack_region;
@@ -295,17 +293,17 @@ std::string describe(const Fiber& f) {
 // of a warp at different warp operations), which no GPU defines: *problem says how.
 bool release_block(std::string* problem) {
     const int W = g_warp;
+    const Fiber *at_block = nullptr, *at_warp = nullptr;  // the first waiting at each kind
     bool live = false;
-    std::string at_block, at_warp;
     for (int i = 0; i < g_sm.threads; ++i) {
         const Fiber& f = g_sm.fibers[static_cast<size_t>(i)];
         if (f.state == State::done) continue;
         live = true;
-        if (f.state == State::at_block && at_block.empty()) at_block = describe(f);
-        if (f.state == State::at_warp && at_warp.empty()) at_warp = describe(f);
+        if (f.state == State::at_block && !at_block) at_block = &f;
+        if (f.state == State::at_warp && !at_warp) at_warp = &f;
     }
     if (!live) return false;
-    if (at_warp.empty()) {
+    if (!at_warp) {
         for (int i = 0; i < g_sm.threads; ++i)
             if (g_sm.fibers[static_cast<size_t>(i)].state == State::at_block)
                 g_sm.fibers[static_cast<size_t>(i)].state = State::ready;
@@ -325,7 +323,8 @@ bool release_block(std::string* problem) {
             ops = f.warp_ops;
         }
     }
-    *problem = "deadlock: " + at_block + " waits at __syncthreads while " + at_warp +
+    *problem = "deadlock: " + (at_block ? describe(*at_block) : std::string("no thread")) +
+               " waits at __syncthreads while " + describe(*at_warp) +
                " waits at a warp operation the rest of its warp never reaches";
     return false;
 }
