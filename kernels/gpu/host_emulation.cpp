@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "kernels/common/argmax_key.h"
+#include "kernels/common/env_flag.h"
 #include "kernels/common/group_decode.h"
 #include "kernels/common/half.h"
 #include "kernels/gpu/gpu_backend.h"
@@ -33,10 +34,7 @@ const char* const kNotBuilt =
     "this libgemmagguf was built without GPU support (configure with -DGMG_CUDA=ON or -DGMG_HIP=ON)";
 constexpr int kMaxTargets = 3;
 
-bool emulating() {
-    const char* e = std::getenv("GMG_GPU_EMULATE");
-    return e && std::strcmp(e, "1") == 0;
-}
+bool emulating() { return env_is("GMG_GPU_EMULATE", "1"); }
 
 using Work = std::function<void()>;
 struct HostStream {

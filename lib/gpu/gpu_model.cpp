@@ -13,6 +13,7 @@
 #include "lib/model/gemma3_model.h"
 #include "lib/runtime/kv_cache.h"
 #include "lib/runtime/sampler.h"
+#include "kernels/common/env_flag.h"
 
 namespace gmg {
 namespace {
@@ -26,10 +27,7 @@ Status gpu_error(const std::string& what) { return {StatusCode::internal, "GPU: 
 // outputs fused into the attention and the GeGLU), for a first device run whose tests
 // fail on one of those and for bug reports.
 bool safe_kernels() {
-    static const bool safe = [] {
-        const char* e = std::getenv("GMG_GPU_SAFE");
-        return e && std::string(e) == "1";
-    }();
+    static const bool safe = env_is("GMG_GPU_SAFE", "1");
     return safe;
 }
 
@@ -38,10 +36,7 @@ bool safe_kernels() {
 // llama.cpp, enough to part the 270M's greedy text from the CPU's after one token
 // (measured on the simulated device, docs/GPU.md), while the int8 kernels keep it.
 bool tensor_prompts() {
-    static const bool on = [] {
-        const char* e = std::getenv("GMG_GPU_TENSOR");
-        return e && std::string(e) == "1";
-    }();
+    static const bool on = env_is("GMG_GPU_TENSOR", "1");
     return on;
 }
 

@@ -8,6 +8,8 @@
 // relies on its blocks' order is caught.
 #include "kernels/gpu/sim/sim_scheduler.h"
 
+#include "kernels/common/env_flag.h"
+
 #include <sys/mman.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -187,10 +189,7 @@ std::mutex g_sm_mutex;
 int g_warp = 32;  // configured_warp_size(), read once per grid
 
 bool reverse_order() {
-    static const bool reverse = [] {
-        const char* v = std::getenv("GMG_SIM_ORDER");
-        return v && std::string(v) == "reverse";
-    }();
+    static const bool reverse = env_is("GMG_SIM_ORDER", "reverse");
     return reverse;
 }
 
