@@ -58,15 +58,29 @@ void generic_rows(const WeightView& w, const float* act, int64_t n, float* y, in
 
 }  // namespace
 
+namespace {
+// Built on first use, one set per ISA: each fill() is compiled for its ISA and may use
+// its instructions itself (ASan's AVX-512 build of avx512::fill does), so only the
+// sets a caller asks for, i.e. the ones this CPU runs, are ever filled.
+template <void (*Fill)(KernelSet*)>
+const KernelSet& filled() {
+    static const KernelSet set = [] {
+        KernelSet s;
+        Fill(&s);
+        return s;
+    }();
+    return set;
+}
+}  // namespace
+
 const KernelSet& kernel_set(Isa isa) {
-    static const KernelSet sets[5] = {
-        [] { KernelSet s; scalar::fill(&s); return s; }(),
-        [] { KernelSet s; avx2::fill(&s); return s; }(),
-        [] { KernelSet s; avx512::fill(&s); return s; }(),
-        [] { KernelSet s; neon::fill(&s); return s; }(),
-        [] { KernelSet s; neon_dotprod::fill(&s); return s; }(),
-    };
-    return sets[static_cast<int>(isa)];
+    switch (isa) {
+        case Isa::avx2: return filled<avx2::fill>();
+        case Isa::avx512: return filled<avx512::fill>();
+        case Isa::neon: return filled<neon::fill>();
+        case Isa::neon_dotprod: return filled<neon_dotprod::fill>();
+        default: return filled<scalar::fill>();
+    }
 }
 
 bool has_kernel(GgmlType weight, Isa isa) {
