@@ -3,14 +3,18 @@
 //   - copy bandwidth: a device-to-device copy of 2 GiB, bytes read plus written;
 //   - mat-vec (decode, one column) per weight type: weight bytes read per second,
 //     over enough weight copies to defeat the L2 cache, as a share of the copy rate;
+//   - integer tensor-core rate: mma.m16n8k16 on register operands, every SM busy;
 //   - mat-mat (prompt, 512 columns): arithmetic rate in TFLOP/s (2 per weight per column),
-//     on the dp4a kernels and on the tensor cores (what prompts use where present);
+//     on the dp4a kernels (GMG_GPU_MMA=0), on the integer tensor cores (what prompts
+//     take where present) as a share of their measured rate, and on the f16 tensor-core
+//     path (GMG_GPU_TENSOR=1);
 //   - attention over a 4096- and a 32768-position f16 cache (decode), one block per head
 //     and split across blocks: cache bytes read per second; a 512-token prompt's
 //     attention, one block per row and in tiles: multiply-adds per second.
 // Device events around each region, warm-up first, median of the repetitions.
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <random>
 #include <sstream>
 #include <string>
@@ -99,12 +103,25 @@ int main(int argc, char** argv) {
     a = gpu::DeviceBuffer();
     b = gpu::DeviceBuffer();
 
+    // Ceiling: the integer tensor cores (8 blocks of 8 warps per multiprocessor).
+    double mma_peak = 0.0;
+    {
+        const int blocks = 8 * std::max(1, info.multiprocessors), rounds = 8192;
+        gpu::DeviceBuffer sink = alloc(static_cast<size_t>(blocks) * 256 * sizeof(int));
+        double ops = 0.0;
+        const double ms = median_ms(5, [&](int) { ops = gpu::mma_peak_launch(g_stream, blocks, rounds, sink.as<int>()); });
+        if (ops > 0.0) {
+            mma_peak = ops / (ms * 1e-3) / 1e12;
+            std::printf("integer tensor cores (mma.m16n8k16 s8, register operands): %.0f TOP/s\n\n", mma_peak);
+        }
+    }
+
     const Shape shapes[] = {{"q 1152->1024", 1024, 1152},  {"k/v 1152->256", 256, 1152},
                             {"gate/up 1152->6912", 6912, 1152}, {"down 6912->1152", 1152, 6912},
                             {"lm_head 1152->262144", 262144, 1152}};
     std::mt19937 rng(1);
-    std::printf("| type | shape | mat-vec GB/s | %% of copy | mat-mat n=512 dp4a TFLOP/s | tensor cores TFLOP/s |\n"
-                "| --- | --- | ---: | ---: | ---: | ---: |\n");
+    std::printf("| type | shape | mat-vec GB/s | %% of copy | n=512 dp4a TFLOP/s | n=512 int8 mma TOP/s | %% of mma peak "
+                "| n=512 f16 wmma TFLOP/s |\n| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n");
     std::stringstream list(type_list);
     for (std::string name; std::getline(list, name, ',');) {
         const auto type = type_from_name(name);
@@ -144,8 +161,17 @@ int main(int argc, char** argv) {
                 return gpu::DeviceWeight{*type, w[static_cast<size_t>(i % copies)].data(), static_cast<size_t>(*rb), sh.rows, sh.cols};
             };
             const double mv_ms = median_ms(quick ? 20 : 50, [&](int i) { gpu::matmul(g_stream, weight(i), act, 1, y.as<float>(), sh.rows); });
+            setenv("GMG_GPU_MMA", "0", 1);  // matmul's dp4a kernels
             const double mm_ms = median_ms(quick ? 3 : 10, [&](int i) { gpu::matmul(g_stream, weight(i), act, n_max, y.as<float>(), sh.rows); });
+            unsetenv("GMG_GPU_MMA");
             const double flop = 2.0 * static_cast<double>(sh.rows * sh.cols * n_max);
+            double mma_tops = 0.0;
+            if (gpu::has_mma_matmul(g_stream, *type)) {
+                const double ms = median_ms(quick ? 3 : 10, [&](int i) {
+                    gpu::matmul_mma(g_stream, weight(i), act, n_max, y.as<float>(), sh.rows);
+                });
+                mma_tops = flop / (ms * 1e-3) / 1e12;
+            }
             double tc_tflops = 0.0;
             if (gpu::has_tensor_matmul(g_stream, *type)) {
                 gpu::DeviceBuffer xt = alloc(gpu::tensor_activation_bytes(n_max, sh.cols));
@@ -156,8 +182,9 @@ int main(int argc, char** argv) {
                 tc_tflops = flop / (tc_ms * 1e-3) / 1e12;
             }
             const double gbs = static_cast<double>(bytes) / (mv_ms * 1e-3) / 1e9;
-            std::printf("| %s | %s | %.0f | %.0f%% | %.1f | %.1f |\n", name.c_str(), sh.name, gbs, 100.0 * gbs / copy_gbs,
-                        flop / (mm_ms * 1e-3) / 1e12, tc_tflops);
+            std::printf("| %s | %s | %.0f | %.0f%% | %.1f | %.1f | %.0f%% | %.1f |\n", name.c_str(), sh.name, gbs,
+                        100.0 * gbs / copy_gbs, flop / (mm_ms * 1e-3) / 1e12, mma_tops,
+                        mma_peak > 0.0 ? 100.0 * mma_tops / mma_peak : 0.0, tc_tflops);
             std::fflush(stdout);
         }
     }

@@ -80,16 +80,20 @@ try:
     print(f\"{r['pp512']['avg_ts']:.0f} | {r['tg128']['avg_ts']:.0f}\")
 except Exception as e:
     print('failed | failed')")
-    # The tensor-core prompt path (opt-in: GMG_GPU_TENSOR=1, f16 activations) timed too.
-    GMG_GPU_TENSOR=1 "$bin/gmg-bench" -m "$model" -ngl "$ngl" -p 512 -n 0 -r 3 --json > "$out/bench-$mix-tensor.json" \
-        2>> "$out/bench-$mix.err"
-    tensor_pp=$(python3 -c "
+    # Prompts on the other paths: the dp4a kernels (GMG_GPU_MMA=0) and the f16 tensor-core
+    # matmul (opt-in: GMG_GPU_TENSOR=1).
+    other_pp=""
+    for variant in GMG_GPU_MMA=0 GMG_GPU_TENSOR=1; do
+        env "$variant" "$bin/gmg-bench" -m "$model" -ngl "$ngl" -p 512 -n 0 -r 3 --json > "$out/bench-$mix-$variant.json" \
+            2>> "$out/bench-$mix.err"
+        other_pp+=" | $(python3 -c "
 import json
 try:
-    print(f\"{json.load(open('$out/bench-$mix-tensor.json'))[0]['avg_ts']:.0f}\")
+    print(f\"{json.load(open('$out/bench-$mix-$variant.json'))[0]['avg_ts']:.0f}\")
 except Exception:
-    print('failed')")
-    rows+=("| $mix | $speeds | $tensor_pp | ${logits%%;*} | $greedy |")
+    print('failed')")"
+    done
+    rows+=("| $mix | $speeds$other_pp | ${logits%%;*} | $greedy |")
     rm -f "$model.tmp"
 done
 
@@ -115,8 +119,8 @@ part_tg=$("$bin/gmg-bench" -m "$work/gemma3-1b-random-Q4_K_M.gguf" -ngl "$part_n
 stamp "done"
 echo
 echo "GPU kernel tests: $tests ($(grep -Eo 'test cases?: [0-9]+ \| [0-9]+ passed( \| [0-9]+ failed)?' "$out/gpu-tests.log" | tail -n 1))"
-echo "| 1B random model | pp512 t/s | tg128 t/s | pp512 t/s, GMG_GPU_TENSOR=1 | prompt logits GPU vs CPU | greedy 32 |"
-echo "| --- | ---: | ---: | ---: | --- | --- |"
+echo "| 1B random model | pp512 t/s | tg128 t/s | pp512 t/s, dp4a (GMG_GPU_MMA=0) | pp512 t/s, f16 (GMG_GPU_TENSOR=1) | prompt logits GPU vs CPU | greedy 32 |"
+echo "| --- | ---: | ---: | ---: | ---: | --- | --- |"
 printf '%s\n' "${rows[@]}"
 echo "Q4_K_M tg32 after 16384 cached positions: $depth t/s"
 echo "Q4_K_M, 13 of 26 layers offloaded: tg64 $part_tg t/s; prompt logits vs CPU: ${part_logits%%;*}"

@@ -187,8 +187,10 @@ struct DeviceWeight {
 // True when `type` has a GPU matmul.
 bool has_matmul(GgmlType type);
 // y[c * ldy + r] = W[r] . act[c] for c < n: activations prepared by quantize_rows
-// with act_rule(w.type).
-void matmul(Stream& s, const DeviceWeight& w, const ActRows& act, int64_t n, float* d_y, int64_t ldy);
+// with act_rule(w.type). allow_mma = false keeps prompts on the dp4a kernels (the LM
+// head: a row's logits then round alike in any prompt chunk and in decode).
+void matmul(Stream& s, const DeviceWeight& w, const ActRows& act, int64_t n, float* d_y, int64_t ldy,
+            bool allow_mma = true);
 // Up to three matrices of one type and width against the same activations in one
 // launch (q, k, v): d_y[j] receives (n, w[j].rows).
 void matmul_multi(Stream& s, const DeviceWeight* w, float* const* d_y, int count, const ActRows& act, int64_t n);
@@ -209,6 +211,22 @@ inline bool geglu_output_ok(Stream& s, int64_t rows, int64_t ldy, const ActOutpu
     }
     return check_act_rows(s, o.rule, o.rows, "matmul_geglu");
 }
+
+// Prompts on the integer tensor cores (CUDA compute capability 8.0+): the products
+// matmul and matmul_geglu compute, from the same quantized activations, with each
+// 32-element group's integer dot products done by mma.m16n8k16 on 128-row by
+// 64-column tiles. Those three take it themselves for prompts of 16 tokens or more
+// where has_mma_matmul (GMG_GPU_MMA=0 keeps their dp4a kernels); the tests call it
+// directly. False on HIP, older GPUs and for F32/F16/BF16 weights.
+bool has_mma_matmul(const Stream& s, GgmlType type);
+void matmul_mma(Stream& s, const DeviceWeight& w, const ActRows& act, int64_t n, float* d_y, int64_t ldy);
+void matmul_geglu_mma(Stream& s, const DeviceWeight& gate, const DeviceWeight& up, const ActRows& act, int64_t n,
+                      float* d_y, int64_t ldy);
+// The benchmarks' ceiling for matmul_mma: `blocks` blocks of 256 threads (d_out: one
+// int per thread) multiply register operands on the integer tensor cores for `rounds`
+// rounds; returns the integer operations launched (2 per multiply-add), 0 where
+// has_mma_matmul is false for every type.
+double mma_peak_launch(Stream& s, int blocks, int rounds, int* d_out);
 
 // y = x * rsqrt(mean(x^2) + eps) * w, for n rows of `width`.
 void rms_norm(Stream& s, const float* d_x, const float* d_w, float* d_y, int64_t n, int64_t width, float eps);

@@ -158,6 +158,41 @@ using f16 = __half;
 }  // namespace gmg::gpu
 #endif
 
+// Integer tensor cores: mma.sync.m16n8k16 with s8 inputs and s32 accumulators (sm_80+),
+// d += a b for a 16 x 16 A (row-major) and a 16 x 8 B (column-major). Fragments, from
+// the PTX ISA ("Matrix Fragments for mma.m16n8k16 with integer type"): lane 4g + t
+// holds A[g][4t..4t+3] in a0 and A[g+8][4t..4t+3] in a1 (byte i = column 4t + i),
+// B[4t..4t+3][g] in b, and D[g][2t], D[g][2t+1], D[g+8][2t], D[g+8][2t+1] in d[0..3].
+// The simulated device runs the same collective (sim_device.h); HIP builds have none.
+#if defined(GMG_GPU_SIM)
+#define GMG_HAS_MMA_S8 1
+#define GMG_MMA_DEVICE_CODE 1
+namespace gmg::gpu {
+using ::gmg::sim::mma_s8_16x8x16;
+}  // namespace gmg::gpu
+#elif !defined(__HIPCC__) && !defined(GMG_USE_HIP)
+#define GMG_HAS_MMA_S8 1
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+#define GMG_MMA_DEVICE_CODE 1
+#else
+#define GMG_MMA_DEVICE_CODE 0  // nvcc's host pass and older targets: the kernels compile empty
+#endif
+namespace gmg::gpu {
+__device__ inline void mma_s8_16x8x16(int (&d)[4], int a0, int a1, int b) {
+#if GMG_MMA_DEVICE_CODE
+    asm("mma.sync.aligned.m16n8k16.row.col.s32.s8.s8.s32 {%0, %1, %2, %3}, {%4, %5}, {%6}, {%0, %1, %2, %3};"
+        : "+r"(d[0]), "+r"(d[1]), "+r"(d[2]), "+r"(d[3])
+        : "r"(a0), "r"(a1), "r"(b));
+#else
+    (void)d, (void)a0, (void)a1, (void)b;
+#endif
+}
+}  // namespace gmg::gpu
+#else
+#define GMG_HAS_MMA_S8 0
+#define GMG_MMA_DEVICE_CODE 0
+#endif
+
 // Shuffles: CUDA wants a lane mask, HIP has none; every caller uses full warps.
 // GMG_SHFL_XOR_W exchanges within segments of w lanes (w <= 32 divides every warp).
 #if defined(__HIPCC__) || defined(GMG_USE_HIP)

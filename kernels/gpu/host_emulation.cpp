@@ -258,7 +258,7 @@ bool has_matmul(GgmlType type) {
     return groups::visit_weight_type(type, [](auto) {});
 }
 
-void matmul(Stream& s, const DeviceWeight& w, const ActRows& act, int64_t n, float* d_y, int64_t ldy) {
+void matmul(Stream& s, const DeviceWeight& w, const ActRows& act, int64_t n, float* d_y, int64_t ldy, bool) {
     if (!has_matmul(w.type)) return s.fail(std::string("no GPU matmul for ") + std::string(traits_of(w.type).name));
     enqueue(s, [=] {
 #pragma omp parallel for schedule(static)
@@ -308,6 +308,14 @@ void add_rms_norm(Stream& s, float* d_x, const float* d_p, const float* d_w, int
     });
 }
 
+bool has_mma_matmul(const Stream&, GgmlType) { return false; }  // matmul's own arithmetic serves prompts
+double mma_peak_launch(Stream&, int, int, int*) { return 0.0; }
+void matmul_mma(Stream& s, const DeviceWeight&, const ActRows&, int64_t, float*, int64_t) {
+    s.fail("matmul_mma: the emulated device has no tensor-core path");
+}
+void matmul_geglu_mma(Stream& s, const DeviceWeight&, const DeviceWeight&, const ActRows&, int64_t, float*, int64_t) {
+    s.fail("matmul_geglu_mma: the emulated device has no tensor-core path");
+}
 bool has_tensor_matmul(const Stream&, GgmlType) { return false; }  // no tensor cores to emulate
 size_t tensor_activation_bytes(int64_t, int64_t) { return 0; }
 void to_tensor_activations(Stream& s, const float*, int64_t, int64_t, void*) {

@@ -8,8 +8,11 @@
 // for NC activation columns (1 for decode, 8 for prompts) before the next is read.
 // One launch can cover several matrices of one type that read the same
 // activations (q, k and v), and gate/up can be fused with the GeGLU that follows.
-#include "kernels/gpu/device_common.cuh"
+// Prompts of kMmaMinColumns tokens or more take the integer tensor cores instead
+// where the GPU has them (matmul_mma.cu: the same activations and decoders).
+#include "kernels/common/env_flag.h"
 #include "kernels/common/group_decode.h"
+#include "kernels/gpu/device_common.cuh"
 
 namespace gmg::gpu {
 namespace {
@@ -17,6 +20,7 @@ namespace {
 constexpr int kThreads = 128;
 constexpr int kPromptColumns = 8;
 constexpr int kMaxTargets = 3;
+constexpr int64_t kMmaMinColumns = 16;  // below this a 64-column tile is mostly padding
 // The fused GeGLU quantization needs a block's rows (kThreads / warp size, on every
 // warp size) inside one activation block of 32 or 256.
 static_assert(32 % (kThreads / 32) == 0 && 32 % (kThreads / 64) == 0, "rows per block must divide 32");
@@ -182,6 +186,12 @@ __global__ void __launch_bounds__(kThreads) matmul_geglu_kernel(Target gate, con
         if (counters && !is_float_rule(qo.rule)) quantize_completed_block(gate, qo, counters);
 }
 
+// GMG_GPU_MMA=0 keeps prompts on the dp4a kernels (to compare the two; read at each
+// prompt launch, so that a benchmark can switch it).
+bool use_mma(const Stream& s, GgmlType type, int64_t n) {
+    return n >= kMmaMinColumns && has_mma_matmul(s, type) && !env_is("GMG_GPU_MMA", "0");
+}
+
 ActView view(const ActRows& a) { return {a.d_q, a.d_scale, a.d_f, a.d_sum}; }
 
 dim3 grid_for(Stream& s, int64_t rows, int64_t n, int nc) {
@@ -250,13 +260,18 @@ void matmul_multi(Stream& s, const DeviceWeight* w, float* const* d_y, int count
         m.t[j] = {static_cast<const uint8_t*>(w[j].d_data), w[j].row_bytes, w[j].rows, d_y[j], w[j].rows};
     }
     if (!check_columns(s, n)) return;
+    if (use_mma(s, w[0].type, n)) {
+        for (int j = 0; j < count; ++j) matmul_mma(s, w[j], act, n, d_y[j], w[j].rows);
+        return;
+    }
     if (n == 1) launch_multi<1>(s, w[0].type, m, w[0].cols, act, n);
     else launch_multi<kPromptColumns>(s, w[0].type, m, w[0].cols, act, n);
 }
 
-void matmul(Stream& s, const DeviceWeight& w, const ActRows& act, int64_t n, float* d_y, int64_t ldy) {
+void matmul(Stream& s, const DeviceWeight& w, const ActRows& act, int64_t n, float* d_y, int64_t ldy, bool allow_mma) {
     if (!has_matmul(w.type)) return s.fail(std::string("no GPU matmul for ") + std::string(traits_of(w.type).name));
     if (!check_columns(s, n)) return;
+    if (allow_mma && use_mma(s, w.type, n)) return matmul_mma(s, w, act, n, d_y, ldy);
     Targets m{};
     m.count = 1;
     m.t[0] = {static_cast<const uint8_t*>(w.d_data), w.row_bytes, w.rows, d_y, ldy};
@@ -273,6 +288,7 @@ void matmul_geglu(Stream& s, const DeviceWeight& gate, const DeviceWeight& up, c
     if (!check_columns(s, n) || gate.rows == 0) return;
     const bool fused = quantized && n == 1 && d_counters;  // whole activation blocks: geglu_output_ok
     if (n == 1) launch_geglu<1>(s, gate, up, act, n, d_y, ldy, fused ? *quantized : ActOutput{}, fused ? d_counters : nullptr);
+    else if (use_mma(s, gate.type, n)) matmul_geglu_mma(s, gate, up, act, n, d_y, ldy);
     else launch_geglu<kPromptColumns>(s, gate, up, act, n, d_y, ldy, ActOutput{}, nullptr);
     if (quantized && !fused) quantize_rows(s, quantized->rule, d_y, n, gate.rows, quantized->rows);
 }

@@ -211,8 +211,9 @@ bool GpuContext::use_tensor(const gpu::DeviceWeight& w) const {
     return tensor_prompts() && s_->input_n >= kTensorMinRows && gpu::has_tensor_matmul(s_->stream, w.type);
 }
 
-// y = input . w^T; allow_tensor = false keeps the dp4a kernels (the LM head: its
-// logits then round the same whatever rows a prompt chunk holds, as in decode).
+// y = input . w^T; allow_tensor = false keeps the dp4a kernels, neither f16 nor integer
+// tensor cores (the LM head: its logits then round the same whatever rows a prompt
+// chunk holds, as in decode).
 void GpuContext::project(const gpu::DeviceWeight& w, float* d_y, bool allow_tensor) {
     State& s = *s_;
     if (allow_tensor && use_tensor(w)) {
@@ -221,7 +222,7 @@ void GpuContext::project(const gpu::DeviceWeight& w, float* d_y, bool allow_tens
         return gpu::matmul_tensor(s.stream, w, s.act_tensor.data(), s.input_n, d_y, w.rows);
     }
     prepare(gpu::act_rule(w.type));
-    gpu::matmul(s.stream, w, act(), s.input_n, d_y, w.rows);
+    gpu::matmul(s.stream, w, act(), s.input_n, d_y, w.rows, allow_tensor);
 }
 
 // q, k and v in as few launches as their types allow (one when they share a type).

@@ -7,7 +7,8 @@ emulation of the GPU kernels): the offloaded model's prompt logits agree with th
 CPU path's (top-1 identical where the CPU's top-2 margin is clear, max |dlogit|
 over the CPU's top-20 within the noise band of two independent float orders), a
 prompt fed token by token (the captured decode graph) gives the batch's logits,
-greedy decoding follows the CPU path's tokens, greedy generation with the token
+greedy decoding follows the CPU path's tokens up to the CPU's first near tie and
+decode steps fed the CPU's tokens give its logits, greedy generation with the token
 picked on the device gives the text of the host's pick, and sampled generation
 from candidates ranked on the device draws what the host sampler draws. A partial
 offload (the last half of the layers on the GPU) passes the same logit and replay
@@ -154,9 +155,22 @@ def main():
     with cpu.context(n_ctx=256, n_batch=64) as cctx:
         cctx.decode(prompt)
         steps_cpu = greedy(cctx, 16, cpu_rows)
+    # Free-running greedy text: identical up to the first step where the CPU's top-2
+    # margin is within the noise band (a near tie either path may break its own way;
+    # the 270M's second token on this prompt is one, 0.03 apart); the CPU's tokens fed
+    # to the GPU then check every step's logits.
     n_same = next((i for i, (a, b) in enumerate(zip(steps_gpu, steps_cpu)) if a != b), 16)
-    print(f"greedy: {n_same}/16 tokens identical")
-    assert n_same >= 8, f"greedy text parts from the CPU path after {n_same} tokens"
+    top2 = np.sort(np.stack(cpu_rows), axis=1)[:, -2:]
+    first_tie = next((i for i, m in enumerate(top2[:, 1] - top2[:, 0]) if m <= 0.5), 16)
+    print(f"greedy: {n_same}/16 tokens identical; the CPU's first near tie (top-2 within 0.5) at step {first_tie}")
+    assert n_same >= first_tie, f"greedy text parts from the CPU path after {n_same} tokens, before a near tie"
+    with gpu.context(n_ctx=256, n_batch=64) as ctx:
+        ctx.decode(prompt)
+        rows = []
+        for tok in steps_cpu:
+            rows.append(ctx.logits_array())
+            ctx.decode([tok])
+        compare_rows("16 decode steps on the CPU's greedy tokens", np.stack(rows), np.stack(cpu_rows))
     check_partial(model_path, cpu.info.n_layer, prompt, ref, steps_cpu, np.stack(cpu_rows), emulated)
     return 0
 

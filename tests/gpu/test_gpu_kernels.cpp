@@ -87,83 +87,163 @@ std::vector<GgmlType> gpu_types() {
 
 }  // namespace
 
+namespace {
+
+// Random weights of one type on the device, with their dequantized values.
+struct RandomWeight {
+    GgmlType type;
+    int64_t rows, cols;
+    std::vector<uint8_t> bytes;
+    size_t row_bytes;
+    std::vector<float> values;
+    gpu::DeviceBuffer device;
+
+    RandomWeight(GgmlType t, int64_t r, int64_t c, std::mt19937& rng)
+        : type(t), rows(r), cols(c), bytes(testing::random_rows(t, r, c, rng)) {
+        row_bytes = bytes.size() / static_cast<size_t>(rows);
+        values.resize(static_cast<size_t>(rows * cols));
+        for (int64_t i = 0; i < rows; ++i)
+            REQUIRE(ref::dequantize_row(t, bytes.data() + i * row_bytes, values.data() + i * cols, cols));
+        device = to_device(bytes);
+    }
+    gpu::DeviceWeight view() const { return {type, device.data(), row_bytes, rows, cols}; }
+};
+
+// Device buffers for n rows of quantized activations of width k.
+struct ActBuffers {
+    gpu::DeviceBuffer q, scale, f, sum;
+    ActBuffers(int64_t n, int64_t k) {
+        std::string err;
+        REQUIRE(q.allocate(static_cast<size_t>(n * k), &err));
+        REQUIRE(scale.allocate(static_cast<size_t>(n * k / 32 + 1) * sizeof(float), &err));
+        REQUIRE(sum.allocate(static_cast<size_t>(n * k / 32 + 1) * sizeof(float), &err));
+        REQUIRE(f.allocate(static_cast<size_t>(n * k) * sizeof(float), &err));
+    }
+    gpu::ActRows rows() { return {q.as<int8_t>(), scale.as<float>(), f.as<float>(), sum.as<float>()}; }
+};
+
+// y (n rows of ldy, poisoned with NaN before the launch) against the exact product of
+// the weights with x's activations rounded by the type's rule: every output written,
+// none past `rows`, each within 1e-5 of the sum of its products' magnitudes.
+void check_exact_products(const RandomWeight& w, const std::vector<float>& x, int64_t n, const std::vector<float>& y,
+                          int64_t ldy) {
+    const TypeTraits tr = traits_of(w.type);
+    const gpu::ActRule rule = gpu::act_rule(w.type);
+    const int64_t rows = w.rows, cols = w.cols;
+    int bad = 0, unwritten = 0, overwritten = 0;
+    double worst = 0.0;
+    for (int64_t c = 0; c < n; ++c) {
+        const auto a = host_activation(rule, x.data() + c * cols, cols);
+        // Q4_1/Q5_1 take their min term from Q8_1's stored sum s (f16(d * sum(q)),
+        // as llama.cpp's CPU path does), not from the activations' exact sum.
+        std::vector<float> stored_sum(static_cast<size_t>(cols / 32));
+        if (rule == gpu::ActRule::q8_1) {
+            std::vector<int8_t> qb(32);
+            float d = 0.0f;
+            for (int64_t b = 0; b < cols / 32; ++b)
+                gpu::quantize_block(rule, x.data() + c * cols + b * 32, qb.data(), &d, &stored_sum[static_cast<size_t>(b)]);
+        }
+        for (int64_t r = 0; r < rows; ++r) {
+            double exact = 0.0, mag = 0.0;
+            for (int64_t i = 0; i < cols; ++i) {
+                double wi = w.values[static_cast<size_t>(r * cols + i)];
+                if (rule == gpu::ActRule::q8_1) {  // the block's min (the f16 after d) goes with s below
+                    const uint8_t* blk = w.bytes.data() + r * w.row_bytes + (i / 32) * tr.block_bytes;
+                    const double m = f16_to_f32(static_cast<uint16_t>(blk[2] | blk[3] << 8));
+                    wi -= m;
+                    if (i % 32 == 0) exact += m * stored_sum[static_cast<size_t>(i / 32)];
+                }
+                const double p = wi * a[static_cast<size_t>(i)];
+                exact += p;
+                mag += std::fabs(p);
+            }
+            const float got = y[static_cast<size_t>(c * ldy + r)];
+            if (std::isnan(got)) ++unwritten;
+            else if (std::fabs(got - exact) > 1e-5 * mag + 1e-7) ++bad;
+            if (mag > 0) worst = std::max(worst, std::fabs(got - exact) / mag);
+        }
+        for (int64_t r = rows; r < ldy; ++r) overwritten += !std::isnan(y[static_cast<size_t>(c * ldy + r)]);
+    }
+    CAPTURE(worst);
+    CHECK(unwritten == 0);
+    CHECK(overwritten == 0);
+    CHECK(bad == 0);
+}
+
+int64_t test_width(GgmlType t) {
+    const TypeTraits tr = traits_of(t);
+    return gpu::act_block(gpu::act_rule(t)) == 256 || tr.block_elems == 256 ? 768
+         : tr.block_elems == 64                                              ? 512
+         : tr.block_elems == 1                                               ? 100
+                                                                             : 160;
+}
+
+// Runs `product` (a matmul into y, n rows of ldy) on random activations and checks it
+// against the exact product.
+template <class Product>
+void check_product(const RandomWeight& w, int64_t n, std::mt19937& rng, Product&& product) {
+    CAPTURE(n);
+    const auto x = normal_floats(static_cast<size_t>(n * w.cols), rng);
+    gpu::DeviceBuffer dx = to_device(x);
+    ActBuffers act(n, w.cols);
+    const int64_t ldy = w.rows + 3;  // the gaps must stay poisoned
+    gpu::DeviceBuffer dy = to_device(std::vector<float>(static_cast<size_t>(n * ldy), std::numeric_limits<float>::quiet_NaN()));
+    gpu::quantize_rows(*g_stream, gpu::act_rule(w.type), dx.as<float>(), n, w.cols, act.rows());
+    product(act.rows(), dy.as<float>(), ldy);
+    check_exact_products(w, x, n, to_host<float>(dy, static_cast<size_t>(n * ldy)), ldy);
+}
+
+}  // namespace
+
 TEST_CASE("GPU matmul matches the exact product for every weight type", "[gpu][matmul]") {
     std::mt19937 rng(42);
     const auto types = gpu_types();
     REQUIRE(types.size() >= 26);
     for (GgmlType t : types) {
-        const TypeTraits tr = traits_of(t);
-        CAPTURE(tr.name);
-        const gpu::ActRule rule = gpu::act_rule(t);
-        const int64_t rows = 37;
-        const int64_t cols = gpu::act_block(rule) == 256 || tr.block_elems == 256 ? 768
-                           : tr.block_elems == 64                                  ? 512
-                           : tr.block_elems == 1                                   ? 100
-                                                                                   : 160;
-        const auto wbytes = testing::random_rows(t, rows, cols, rng);
-        const size_t row_bytes = wbytes.size() / static_cast<size_t>(rows);
-        std::vector<float> w(static_cast<size_t>(rows * cols));
-        for (int64_t r = 0; r < rows; ++r)
-            REQUIRE(ref::dequantize_row(t, wbytes.data() + r * row_bytes, w.data() + r * cols, cols));
-        gpu::DeviceBuffer dw = to_device(wbytes);
-        const gpu::DeviceWeight weight{t, dw.data(), row_bytes, rows, cols};
-
-        for (int64_t n : {1, 2, 9, 17}) {
-            CAPTURE(n);
-            const auto x = normal_floats(static_cast<size_t>(n * cols), rng);
-            gpu::DeviceBuffer dx = to_device(x);
-            gpu::DeviceBuffer q, scale, f, sum;
-            std::string err;
-            REQUIRE(q.allocate(static_cast<size_t>(n * cols), &err));
-            REQUIRE(scale.allocate(static_cast<size_t>(n * cols / 32 + 1) * sizeof(float), &err));
-            REQUIRE(sum.allocate(static_cast<size_t>(n * cols / 32 + 1) * sizeof(float), &err));
-            REQUIRE(f.allocate(static_cast<size_t>(n * cols) * sizeof(float), &err));
-            const gpu::ActRows act{q.as<int8_t>(), scale.as<float>(), f.as<float>(), sum.as<float>()};
-            const int64_t ldy = rows + 3;  // the gaps must stay poisoned
-            gpu::DeviceBuffer dy = to_device(std::vector<float>(static_cast<size_t>(n * ldy), std::numeric_limits<float>::quiet_NaN()));
-            gpu::quantize_rows(*g_stream, rule, dx.as<float>(), n, cols, act);
-            gpu::matmul(*g_stream, weight, act, n, dy.as<float>(), ldy);
-            const auto y = to_host<float>(dy, static_cast<size_t>(n * ldy));
-            int bad = 0, unwritten = 0, overwritten = 0;
-            double worst = 0.0;
-            for (int64_t c = 0; c < n; ++c) {
-                const auto a = host_activation(rule, x.data() + c * cols, cols);
-                // Q4_1/Q5_1 take their min term from Q8_1's stored sum s (f16(d * sum(q)),
-                // as llama.cpp's CPU path does), not from the activations' exact sum.
-                std::vector<float> stored_sum(static_cast<size_t>(cols / 32));
-                if (rule == gpu::ActRule::q8_1) {
-                    std::vector<int8_t> qb(32);
-                    float d = 0.0f;
-                    for (int64_t b = 0; b < cols / 32; ++b)
-                        gpu::quantize_block(rule, x.data() + c * cols + b * 32, qb.data(), &d, &stored_sum[static_cast<size_t>(b)]);
-                }
-                for (int64_t r = 0; r < rows; ++r) {
-                    double exact = 0.0, mag = 0.0;
-                    for (int64_t i = 0; i < cols; ++i) {
-                        double wi = w[static_cast<size_t>(r * cols + i)];
-                        if (rule == gpu::ActRule::q8_1) {  // the block's min (the f16 after d) goes with s below
-                            const uint8_t* blk = wbytes.data() + r * row_bytes + (i / 32) * tr.block_bytes;
-                            const double m = f16_to_f32(static_cast<uint16_t>(blk[2] | blk[3] << 8));
-                            wi -= m;
-                            if (i % 32 == 0) exact += m * stored_sum[static_cast<size_t>(i / 32)];
-                        }
-                        const double p = wi * a[static_cast<size_t>(i)];
-                        exact += p;
-                        mag += std::fabs(p);
-                    }
-                    const float got = y[static_cast<size_t>(c * ldy + r)];
-                    if (std::isnan(got)) ++unwritten;
-                    else if (std::fabs(got - exact) > 1e-5 * mag + 1e-7) ++bad;
-                    if (mag > 0) worst = std::max(worst, std::fabs(got - exact) / mag);
-                }
-                for (int64_t r = rows; r < ldy; ++r) overwritten += !std::isnan(y[static_cast<size_t>(c * ldy + r)]);
-            }
-            CAPTURE(worst);
-            CHECK(unwritten == 0);
-            CHECK(overwritten == 0);
-            CHECK(bad == 0);
-        }
+        CAPTURE(traits_of(t).name);
+        const RandomWeight w(t, 37, test_width(t), rng);
+        for (int64_t n : {1, 2, 9, 17})
+            check_product(w, n, rng, [&](const gpu::ActRows& act, float* y, int64_t ldy) {
+                gpu::matmul(*g_stream, w.view(), act, n, y, ldy);
+            });
     }
+}
+
+// Odd row and column counts cut the 128 x 64 tiles short on both sides; GeGLU's
+// fused tile is checked against geglu() of the two products the same kernel gives.
+TEST_CASE("integer tensor-core prompt matmul matches the exact product", "[gpu][mma]") {
+    std::mt19937 rng(29);
+    int tested = 0;
+    for (GgmlType t : gpu_types()) {
+        if (!gpu::has_mma_matmul(*g_stream, t)) continue;
+        CAPTURE(traits_of(t).name);
+        ++tested;
+        const RandomWeight w(t, 133, test_width(t), rng);
+        for (int64_t n : {5, 70})
+            check_product(w, n, rng, [&](const gpu::ActRows& act, float* y, int64_t ldy) {
+                gpu::matmul_mma(*g_stream, w.view(), act, n, y, ldy);
+            });
+        const RandomWeight up(t, 133, w.cols, rng);
+        const int64_t n = 19, rows = w.rows;
+        gpu::DeviceBuffer dx = to_device(normal_floats(static_cast<size_t>(n * w.cols), rng));
+        ActBuffers act(n, w.cols);
+        gpu::quantize_rows(*g_stream, gpu::act_rule(t), dx.as<float>(), n, w.cols, act.rows());
+        const auto poison = std::vector<float>(static_cast<size_t>(n * rows), std::numeric_limits<float>::quiet_NaN());
+        gpu::DeviceBuffer fused = to_device(poison), g = to_device(poison), u = to_device(poison);
+        gpu::matmul_geglu_mma(*g_stream, w.view(), up.view(), act.rows(), n, fused.as<float>(), rows);
+        gpu::matmul_mma(*g_stream, w.view(), act.rows(), n, g.as<float>(), rows);
+        gpu::matmul_mma(*g_stream, up.view(), act.rows(), n, u.as<float>(), rows);
+        gpu::geglu(*g_stream, g.as<float>(), u.as<float>(), n * rows);
+        const auto got = to_host<float>(fused, poison.size()), want = to_host<float>(g, poison.size());
+        int differ = 0;
+        for (size_t i = 0; i < got.size(); ++i) differ += !(got[i] == want[i]);  // NaN (unwritten) differs too
+        CHECK(differ == 0);
+    }
+    const auto types = gpu_types();
+    const auto integer_types = std::count_if(types.begin(), types.end(), [](GgmlType t) {
+        return t != GgmlType::F32 && t != GgmlType::F16 && t != GgmlType::BF16;
+    });
+    CHECK(tested == (gpu::has_mma_matmul(*g_stream, GgmlType::Q8_0) ? integer_types : 0));
 }
 
 TEST_CASE("tensor-core prompt matmul equals the product of f16-rounded operands", "[gpu][tensor]") {
@@ -252,7 +332,7 @@ struct QuantizedPair {
 TEST_CASE("fused GPU launches equal the separate kernels they replace", "[gpu][fused]") {
     std::mt19937 rng(17);
     std::string err;
-    const int64_t cols = 768, n_max = 9;
+    const int64_t cols = 768, n_max = 20;
     std::vector<gpu::DeviceBuffer> sums;  // Q8_1's stored sums, one buffer per act_buffers call
     sums.reserve(8);
     auto act_buffers = [&](gpu::DeviceBuffer& q, gpu::DeviceBuffer& scale, gpu::DeviceBuffer& f) {
@@ -279,7 +359,9 @@ TEST_CASE("fused GPU launches equal the separate kernels they replace", "[gpu][f
             wbuf.push_back(to_device(bytes));
             w[j] = {t, wbuf.back().data(), bytes.size() / static_cast<size_t>(rows[j]), rows[j], cols};
         }
-        for (int64_t n : {1, 9}) {
+        for (int64_t n : {1, 9, 20}) {
+            const bool mma = n >= 16 && gpu::has_mma_matmul(*g_stream, t);  // matmul's tensor-core kernels
+            if (n == 20 && !mma) continue;  // the dp4a kernels: as for 9
             CAPTURE(n);
             gpu::DeviceBuffer q, scale, f;
             const gpu::ActRows act = act_buffers(q, scale, f);
@@ -312,6 +394,7 @@ TEST_CASE("fused GPU launches equal the separate kernels they replace", "[gpu][f
             // The GeGLU's output quantized for the next matrix (decode: by the blocks that
             // complete each activation block; twice, so a counter left set would show),
             // against quantize_rows of that output.
+            if (mma) continue;  // prompts quantize the GeGLU's output by quantize_rows, as for 9
             const gpu::DeviceWeight g256{t, w[0].d_data, w[0].row_bytes, 256, cols};
             for (const gpu::ActRule out_rule : {gpu::ActRule::q8_0, gpu::ActRule::q8_1, gpu::ActRule::q8_K, gpu::ActRule::f16}) {
                 CAPTURE(static_cast<int>(out_rule));

@@ -1,7 +1,7 @@
 // What kernel code sees when kernels/gpu/*.cu are compiled as plain C++ for the
 // simulated device (GMG_GPU_SIM): CUDA's qualifiers, built-in indices, warp and
-// block primitives, the few intrinsics the kernels use, and nvcuda::wmma's f16
-// tiles. Every GPU thread runs as a fiber (sim_scheduler.cpp), so barriers,
+// block primitives, the few intrinsics the kernels use, nvcuda::wmma's f16
+// tiles and the integer mma.m16n8k16. Every GPU thread runs as a fiber (sim_scheduler.cpp), so barriers,
 // shuffles and shared memory behave as the programming model says, and the
 // simulator reports what a GPU would leave undefined: lanes of a warp at
 // different shuffles, a barrier some threads never reach, a shuffle that reads an
@@ -63,6 +63,7 @@ struct WarpShare {
     unsigned op = ~0u;  // the warp operation it belongs to
     float inputs[3 * 256];
     float result[256];
+    int32_t mma_regs[32][3];  // mma_s8_16x8x16: each lane's a0, a1 and b
 };
 WarpShare& warp_share();
 unsigned warp_op();  // the calling lane's count of warp operations
@@ -206,6 +207,35 @@ void mma_sync(fragment<accumulator, M, N, K, float>& d, const fragment<matrix_a,
     std::memcpy(d.x, share.result, sizeof d.x);
 }
 }  // namespace wmma
+
+// mma.sync.m16n8k16.row.col.s32.s8.s8.s32 (gpu_vendor.cuh gives the fragments) as the
+// warp collective it is: every lane leaves its registers, and once the warp has met
+// each lane sums its own four outputs from the lanes that the PTX ISA says hold
+// the rows and columns they need. A fragment built from the wrong rows or columns
+// gives wrong sums here as on a GPU.
+inline int8_t fragment_byte(int32_t word, int k) { return static_cast<int8_t>((static_cast<uint32_t>(word) >> (8 * k)) & 255u); }
+
+inline void mma_s8_16x8x16(int (&d)[4], int a0, int a1, int b) {
+    if (warp_size() != 32) device_fault("mma.m16n8k16 needs a warp of 32");
+    WarpShare& share = warp_share();
+    const int lane = lane_id();
+    share.mma_regs[lane][0] = a0;
+    share.mma_regs[lane][1] = a1;
+    share.mma_regs[lane][2] = b;
+    sync_warp();
+    const int g = lane / 4, t = lane % 4;
+    for (int i = 0; i < 4; ++i) {
+        const int row = g + 8 * (i / 2), col = 2 * t + i % 2;
+        int32_t sum = d[i];
+        for (int k = 0; k < 16; ++k) {
+            const int a = fragment_byte(share.mma_regs[(row % 8) * 4 + k / 4][row / 8], k % 4);  // A[row][k]
+            const int bv = fragment_byte(share.mma_regs[col * 4 + k / 4][2], k % 4);             // B[k][col]
+            sum += a * bv;
+        }
+        d[i] = sum;
+    }
+    sync_warp();  // all have read the registers before a lane leaves its next ones
+}
 
 }  // namespace gmg::sim
 
