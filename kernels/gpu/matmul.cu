@@ -187,9 +187,10 @@ __global__ void __launch_bounds__(kThreads) matmul_geglu_kernel(Target gate, con
 }
 
 // GMG_GPU_MMA=0 keeps prompts on the dp4a kernels (to compare the two; read at each
-// prompt launch, so that a benchmark can switch it).
+// prompt launch, so that a benchmark can switch it), and so does safe mode
+// (GMG_GPU_SAFE=1: the simplest kernels, for a device whose newer kernels fail their tests).
 bool use_mma(const Stream& s, GgmlType type, int64_t n) {
-    return n >= kMmaMinColumns && has_mma_matmul(s, type) && !env_is("GMG_GPU_MMA", "0");
+    return n >= kMmaMinColumns && has_mma_matmul(s, type) && !env_is("GMG_GPU_MMA", "0") && !env_is("GMG_GPU_SAFE", "1");
 }
 
 ActView view(const ActRows& a) { return {a.d_q, a.d_scale, a.d_f, a.d_sum}; }
