@@ -216,7 +216,7 @@ inline bool geglu_output_ok(Stream& s, int64_t rows, int64_t ldy, const ActOutpu
 // matmul and matmul_geglu compute, from the same quantized activations, with each
 // 32-element group's integer dot products done by mma.m16n8k16 on 128-row by
 // 64-column tiles. Those three take it themselves for prompts of 16 tokens or more
-// where has_mma_matmul (GMG_GPU_MMA=0 keeps their dp4a kernels); the tests call it
+// where has_mma_matmul (GMG_GPU_MMA=0 or GMG_GPU_SAFE=1 keeps their dp4a kernels); the tests call it
 // directly. False on HIP, older GPUs and for F32/F16/BF16 weights.
 bool has_mma_matmul(const Stream& s, GgmlType type);
 void matmul_mma(Stream& s, const DeviceWeight& w, const ActRows& act, int64_t n, float* d_y, int64_t ldy);
