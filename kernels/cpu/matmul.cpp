@@ -56,9 +56,6 @@ void generic_rows(const WeightView& w, const float* act, int64_t n, float* y, in
     }
 }
 
-}  // namespace
-
-namespace {
 // Built on first use, one set per ISA: each fill() is compiled for its ISA and may use
 // its instructions itself (ASan's AVX-512 build of avx512::fill does), so only the
 // sets a caller asks for, i.e. the ones this CPU runs, are ever filled.

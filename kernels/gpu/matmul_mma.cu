@@ -159,14 +159,14 @@ __global__ void __launch_bounds__(kThreads) matmul_mma_kernel(const uint8_t* w, 
             const int r = static_cast<int>(threadIdx.x);
             const bool valid = r0 + r < rows;
             load_weight_row<T>(w + (r0 + r) * row_bytes, valid, gi, tables, wt[0], r);
-            if constexpr (Geglu) load_weight_row<T>(up + (r0 + r) * row_bytes, valid, gi, tables, wt[Geglu ? 1 : 0], r);
+            if constexpr (Geglu) load_weight_row<T>(up + (r0 + r) * row_bytes, valid, gi, tables, wt[1], r);
         } else {
             const int u = static_cast<int>(threadIdx.x) - kRows;
             load_act_half(q, scale, sum, k, n, c0, gi, xt, u / 2, u % 2);
         }
         __syncthreads();
         multiply_group<T>(wt[0], xt, wr, wc, acc);
-        if constexpr (Geglu) multiply_group<T>(wt[Geglu ? 1 : 0], xt, wr, wc, acc_up);
+        if constexpr (Geglu) multiply_group<T>(wt[1], xt, wr, wc, acc_up);
         __syncthreads();  // the tiles are read before the next group overwrites them
     }
     const int g = lane / 4, t = lane % 4;
@@ -215,10 +215,13 @@ __global__ void __launch_bounds__(kThreads) mma_peak_kernel(int rounds, int* out
 #endif
 }
 
+// mma.m16n8k16 on integers: NVIDIA compute capability 8.0+, whose warps are 32 wide.
+bool has_integer_mma(const Stream& s) { return s.compute_major() >= 8 && s.warp_size() == 32; }
+
 }  // namespace
 
 double mma_peak_launch(Stream& s, int blocks, int rounds, int* d_out) {
-    if (s.compute_major() < 8 || s.warp_size() != 32 || blocks <= 0 || rounds <= 0) return 0.0;
+    if (!has_integer_mma(s) || blocks <= 0 || rounds <= 0) return 0.0;
     GMG_LAUNCH(static_cast<unsigned>(blocks), kThreads, 0, native(s), mma_peak_kernel)(rounds, d_out);
     check_launch(s, "mma_peak");
     // 16 x 8 x 16 multiply-adds per mma, two operations each
@@ -226,7 +229,7 @@ double mma_peak_launch(Stream& s, int blocks, int rounds, int* d_out) {
 }
 
 bool has_mma_matmul(const Stream& s, GgmlType type) {
-    return s.compute_major() >= 8 && s.warp_size() == 32 && visit_format(type, [](auto) {});
+    return has_integer_mma(s) && visit_format(type, [](auto) {});
 }
 
 void matmul_mma(Stream& s, const DeviceWeight& w, const ActRows& act, int64_t n, float* d_y, int64_t ldy) {

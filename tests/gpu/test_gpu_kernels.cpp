@@ -85,10 +85,6 @@ std::vector<GgmlType> gpu_types() {
     return out;
 }
 
-}  // namespace
-
-namespace {
-
 // Random weights of one type on the device, with their dequantized values.
 struct RandomWeight {
     GgmlType type;
@@ -109,14 +105,16 @@ struct RandomWeight {
     gpu::DeviceWeight view() const { return {type, device.data(), row_bytes, rows, cols}; }
 };
 
-// Device buffers for n rows of quantized activations of width k.
+// Device buffers for n rows of quantized activations of width k, exactly sized (the
+// scales and sums one per 32 values; rounded up, for float rules, which leave them unused).
 struct ActBuffers {
     gpu::DeviceBuffer q, scale, f, sum;
     ActBuffers(int64_t n, int64_t k) {
         std::string err;
+        const size_t blocks = static_cast<size_t>((n * k + 31) / 32);
         REQUIRE(q.allocate(static_cast<size_t>(n * k), &err));
-        REQUIRE(scale.allocate(static_cast<size_t>(n * k / 32 + 1) * sizeof(float), &err));
-        REQUIRE(sum.allocate(static_cast<size_t>(n * k / 32 + 1) * sizeof(float), &err));
+        REQUIRE(scale.allocate(blocks * sizeof(float), &err));
+        REQUIRE(sum.allocate(blocks * sizeof(float), &err));
         REQUIRE(f.allocate(static_cast<size_t>(n * k) * sizeof(float), &err));
     }
     gpu::ActRows rows() { return {q.as<int8_t>(), scale.as<float>(), f.as<float>(), sum.as<float>()}; }
@@ -331,18 +329,7 @@ struct QuantizedPair {
 
 TEST_CASE("fused GPU launches equal the separate kernels they replace", "[gpu][fused]") {
     std::mt19937 rng(17);
-    std::string err;
     const int64_t cols = 768, n_max = 20;
-    std::vector<gpu::DeviceBuffer> sums;  // Q8_1's stored sums, one buffer per act_buffers call
-    sums.reserve(8);
-    auto act_buffers = [&](gpu::DeviceBuffer& q, gpu::DeviceBuffer& scale, gpu::DeviceBuffer& f) {
-        REQUIRE(q.allocate(static_cast<size_t>(n_max * cols), &err));
-        REQUIRE(scale.allocate(static_cast<size_t>(n_max * cols / 32) * sizeof(float), &err));
-        REQUIRE(f.allocate(static_cast<size_t>(n_max * cols) * sizeof(float), &err));
-        sums.emplace_back();
-        REQUIRE(sums.back().allocate(static_cast<size_t>(n_max * cols / 32) * sizeof(float), &err));
-        return gpu::ActRows{q.as<int8_t>(), scale.as<float>(), f.as<float>(), sums.back().as<float>()};
-    };
     auto close = [](const std::vector<float>& a, const std::vector<float>& b) {
         int bad = 0;
         for (size_t i = 0; i < a.size(); ++i) bad += !(std::fabs(a[i] - b[i]) <= 1e-6f * (std::fabs(b[i]) + 1e-3f));
@@ -363,8 +350,8 @@ TEST_CASE("fused GPU launches equal the separate kernels they replace", "[gpu][f
             const bool mma = n >= 16 && gpu::has_mma_matmul(*g_stream, t);  // matmul's tensor-core kernels
             if (n == 20 && !mma) continue;  // the dp4a kernels: as for 9
             CAPTURE(n);
-            gpu::DeviceBuffer q, scale, f;
-            const gpu::ActRows act = act_buffers(q, scale, f);
+            ActBuffers buffers(n_max, cols);
+            const gpu::ActRows act = buffers.rows();
             gpu::DeviceBuffer dx = to_device(normal_floats(static_cast<size_t>(n * cols), rng));
             gpu::quantize_rows(*g_stream, rule, dx.as<float>(), n, cols, act);
             std::vector<gpu::DeviceBuffer> fused, single;
@@ -422,8 +409,8 @@ TEST_CASE("fused GPU launches equal the separate kernels they replace", "[gpu][f
         const auto w1 = normal_floats(static_cast<size_t>(width), rng), w2 = normal_floats(static_cast<size_t>(width), rng);
         gpu::DeviceBuffer dx1 = to_device(x), dx2 = to_device(x), dp = to_device(p), dw1 = to_device(w1), dw2 = to_device(w2);
         gpu::DeviceBuffer h1 = to_device(std::vector<float>(x.size(), 0.0f)), h2 = to_device(std::vector<float>(x.size(), 0.0f));
-        gpu::DeviceBuffer qa, sa, fa, qb, sb, fb;
-        const gpu::ActRows a1 = act_buffers(qa, sa, fa), a2 = act_buffers(qb, sb, fb);
+        ActBuffers ba(n_max, cols), bb(n_max, cols);
+        const gpu::ActRows a1 = ba.rows(), a2 = bb.rows();
         for (int fused_residual = 0; fused_residual < 2; ++fused_residual) {
             if (fused_residual) {
                 gpu::add_rms_norm_quantize(*g_stream, dx1.as<float>(), dp.as<float>(), dw1.as<float>(), dw2.as<float>(),
@@ -438,10 +425,10 @@ TEST_CASE("fused GPU launches equal the separate kernels they replace", "[gpu][f
             CHECK(close(to_host<float>(dx1, x.size()), to_host<float>(dx2, x.size())) == 0);
             CHECK(close(to_host<float>(h1, x.size()), to_host<float>(h2, x.size())) == 0);
             if (gpu::is_float_rule(rule)) {
-                CHECK(close(to_host<float>(fa, x.size()), to_host<float>(fb, x.size())) == 0);
+                CHECK(close(to_host<float>(ba.f, x.size()), to_host<float>(bb.f, x.size())) == 0);
             } else {
                 // The same floats quantize to the same bytes; allow a rare last-ulp flip of a rounding tie.
-                const auto q1 = to_host<int8_t>(qa, x.size()), q2 = to_host<int8_t>(qb, x.size());
+                const auto q1 = to_host<int8_t>(ba.q, x.size()), q2 = to_host<int8_t>(bb.q, x.size());
                 int differ = 0;
                 for (size_t i = 0; i < q1.size(); ++i) differ += std::abs(q1[i] - q2[i]) > 1;
                 CHECK(differ == 0);
@@ -462,14 +449,9 @@ TEST_CASE("GPU activation quantizers are byte-identical to the host rules", "[gp
     for (gpu::ActRule rule : {gpu::ActRule::q8_0, gpu::ActRule::q8_1, gpu::ActRule::q8_K, gpu::ActRule::f16,
                               gpu::ActRule::bf16, gpu::ActRule::f32}) {
         CAPTURE(static_cast<int>(rule));
-        gpu::DeviceBuffer q, scale, f, sum;
-        std::string err;
-        REQUIRE(q.allocate(static_cast<size_t>(n * k), &err));
-        REQUIRE(scale.allocate(static_cast<size_t>(n * k / 32) * sizeof(float), &err));
-        REQUIRE(sum.allocate(static_cast<size_t>(n * k / 32) * sizeof(float), &err));
-        REQUIRE(f.allocate(static_cast<size_t>(n * k) * sizeof(float), &err));
-        gpu::quantize_rows(*g_stream, rule, dx.as<float>(), n, k,
-                           {q.as<int8_t>(), scale.as<float>(), f.as<float>(), sum.as<float>()});
+        ActBuffers buffers(n, k);
+        auto& [q, scale, f, sum] = buffers;
+        gpu::quantize_rows(*g_stream, rule, dx.as<float>(), n, k, buffers.rows());
         if (gpu::is_float_rule(rule)) {
             const auto got = to_host<float>(f, static_cast<size_t>(n * k));
             int differ = 0;
